@@ -1,0 +1,175 @@
+"""`workbench` command line. Thin: parse, call one function per command, print.
+
+Errors a user can cause print one line `error: ...` and exit 1; `--debug` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Optional
+
+import hydra
+import typer
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+from rich.console import Console
+from rich.table import Table
+
+from workbench import status as status_mod
+from workbench.config import SEARCHPATH_OVERRIDE, job_choices, resolve_user_config, set_project_root, split_run_args, validate_run
+from workbench.errors import UserError
+from workbench.registry import Paper, find_paper, list_papers, project_root
+from workbench.runner import RunOutcome, resume_run, start_run
+
+console = Console()
+err = Console(stderr=True)
+app = typer.Typer(
+    help="Re-implement ML papers in three gated stages and put your numbers beside the paper's.\n\n"
+         "Typical path: workbench list -> workbench run <paper> stage=prototype -> "
+         "workbench run <paper> stage=reproduction -m seed=0,1,2 -> workbench report <paper>.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+DEBUG = {"on": False}
+
+
+@app.callback()
+def _options(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors.")) -> None:
+    DEBUG["on"] = debug
+
+
+RUN_HELP = """Train a paper's experiment from its Hydra configs; every run gets its own folder.
+
+[bold]Overrides[/] are Hydra's: [cyan]stage=reproduction model=cnn trainer.max_steps=500 optim.lr=3e-3
+logger=wandb debug=fast[/]. [cyan]-m[/] sweeps comma lists (one run per combination):
+[cyan]workbench run mnist1d stage=reproduction -m model=logistic,mlp,cnn,gru data=standard,shuffled seed=0,1,2[/].
+[cyan]--cfg job[/] prints the composed config without running.
+
+Stages: [cyan]stage=component[/] runs the paper's component tests (gate 1); [cyan]stage=prototype[/] a
+small fast run whose loss must fall (gate 2); [cyan]stage=reproduction[/] the paper's recipe (gate 3).
+Runs land in reproductions/<paper>/runs/<stage>/<time>-<id>/.
+"""
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, help=RUN_HELP)
+def run(ctx: typer.Context, paper: str = typer.Argument(..., help="Paper folder name (or arXiv id).")) -> None:
+    root = project_root()
+    found = find_paper(root, paper)
+    set_project_root(root)
+    args = split_run_args(list(ctx.args))
+    jobs = [] if args.prints_config else validate_run(found.conf_dir, args.overrides, args.multirun)
+    outcomes = launch(root, found, args.flags, args.overrides, n_jobs=len(jobs))
+    if not args.prints_config:
+        finish_runs(outcomes)
+
+
+@app.command(help="Continue a killed or interrupted run in its own folder, to the same final numbers.")
+def resume(run_dir: Path = typer.Argument(..., help="The run folder, e.g. reproductions/mnist1d/runs/reproduction/20261123-101500-a1b2c3.")) -> None:
+    root = project_root()
+    set_project_root(root)
+    outcome = resume_run(root, run_dir.resolve())
+    finish_runs([outcome])
+
+
+@app.command(help="Write reproductions/<paper>/REPORT.md, comparison.json and figures/ from the runs.")
+def report(paper: str = typer.Argument(..., help="Paper folder name (or arXiv id).")) -> None:
+    from workbench.report import write_report
+
+    root = project_root()
+    found = find_paper(root, paper)
+    result = write_report(found.dir, found.repro_dir(root))
+    console.print(status_mod.verdict_table(result))
+    console.print(f"wrote {found.repro_dir(root) / 'REPORT.md'} and comparison.json")
+
+
+@app.command(help="Checklist progress, stage gates and claim verdicts, for one paper or all.")
+def status(paper: Optional[str] = typer.Argument(None, help="Paper folder name; all papers when left out.")) -> None:
+    root = project_root()
+    papers = [find_paper(root, paper)] if paper else list_papers(root)
+    for found in papers:
+        console.print(status_mod.render(root, found))
+
+
+@app.command("list", help="The papers in papers/, with their arXiv ids and stages reached.")
+def list_cmd() -> None:
+    root = project_root()
+    table = Table("paper", "arXiv", "title", "runs", title=f"papers in {root / 'papers'}")
+    for found in list_papers(root):
+        runs = status_mod.count_runs(found.repro_dir(root) / "runs")
+        table.add_row(found.name, found.arxiv_id or "-", found.title, ", ".join(f"{k} {v}" for k, v in runs.items()) or "none")
+    console.print(table)
+
+
+# ---------------------------------------------------------------- hydra bridge
+
+
+def launch(root: Path, paper: Paper, flags: list[str], overrides: list[str], n_jobs: int) -> list[RunOutcome]:
+    """Hand the command line to Hydra (so -m, --cfg, launchers behave as Hydra users expect)."""
+    outcomes: list[RunOutcome] = []
+
+    def task(cfg: DictConfig) -> None:
+        hydra_cfg = HydraConfig.get()
+        choices = job_choices(hydra_cfg)
+        job_overrides = list(hydra_cfg.overrides.task)
+        label = " ".join(job_overrides) or "defaults"
+        counter = f"[{len(outcomes) + 1}/{n_jobs}] " if n_jobs > 1 else ""
+        err.print(f"[bold]{counter}{paper.name}[/] {choices.get('stage', '')}: {label}")
+        started = time.perf_counter()
+        try:
+            outcome = start_run(root, paper, resolve_user_config(cfg), choices, job_overrides, command)
+        except UserError as exc:
+            err.print(f"[red]error:[/] {exc}")
+            outcome = RunOutcome("failed", None, {"message": str(exc)})
+        except Exception:
+            err.print(f"[red]error:[/] the run crashed in the paper's code:\n{traceback.format_exc()}")
+            outcome = RunOutcome("failed", None, {"message": "crashed"})
+        outcome.summary.setdefault("label", label)
+        report_outcome(outcome, time.perf_counter() - started)
+        outcomes.append(outcome)
+
+    argv = sys.argv
+    command = ["workbench", *argv[1:]]
+    sys.argv = ["workbench", SEARCHPATH_OVERRIDE, *flags, *overrides]
+    try:
+        hydra.main(config_path=str(paper.conf_dir.resolve()), config_name="config", version_base="1.3")(task)()
+    finally:
+        sys.argv = argv
+    return outcomes
+
+
+def report_outcome(outcome: RunOutcome, seconds: float) -> None:
+    summary = outcome.summary
+    metrics = summary.get("metrics") or {}
+    shown = " · ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, (int, float)) and not k.startswith("train/"))
+    color = "green" if outcome.ok else "red"
+    where = f" -> {outcome.run_dir}" if outcome.run_dir else ""
+    err.print(f"  [{color}]{outcome.status}[/] in {seconds:.1f} s {shown}{where}")
+    if not outcome.ok and summary.get("message"):
+        err.print(f"  [{color}]{summary['message']}[/]")
+
+
+def finish_runs(outcomes: list[RunOutcome]) -> None:
+    bad = [o for o in outcomes if not o.ok]
+    if len(outcomes) > 1:
+        err.print(f"{len(outcomes) - len(bad)} of {len(outcomes)} runs completed")
+    if bad or not outcomes:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except UserError as exc:
+        if DEBUG["on"]:
+            traceback.print_exc()
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Shared Hydra config groups, found as pkg://workbench.configs by every paper's primary config."""

@@ -1,0 +1,89 @@
+"""The Experiment protocol a paper's experiment.py implements, and small helpers for it.
+
+`papers/<name>/experiment.py` defines `build(cfg) -> Experiment`; the generic trainer drives it:
+
+    for step in 1..max_steps:
+        batch = next(batches)                 # experiment.train_batches(), an infinite iterator
+        metrics = experiment.train_step(batch) # forward + loss; the trainer does backward/step
+        every eval_every: experiment.evaluate() under torch.no_grad and model.eval()
+
+Resuming replays `train_batches()` up to the checkpoint's step, so the iterator must be a pure
+function of the config: draw its randomness from its own seeded `torch.Generator`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from torch import nn
+
+from workbench.errors import ConfigError
+
+Metrics = dict[str, Any]
+
+
+@runtime_checkable
+class Experiment(Protocol):
+    model: nn.Module
+
+    def optimizers(self) -> tuple[torch.optim.Optimizer, Any]:
+        """The optimizer and its LR scheduler (None when there is none)."""
+
+    def train_batches(self) -> Iterator[Any]:
+        """Infinite and deterministic; the trainer counts steps."""
+
+    def train_step(self, batch: Any) -> Metrics:
+        """Forward pass; must return {"loss": scalar tensor}, may add metrics (e.g. "acc")."""
+
+    def evaluate(self) -> Metrics:
+        """Split-prefixed metrics, e.g. {"test/acc": 94.1, "test/loss": 0.2}."""
+
+
+# Optional members the trainer uses when present:
+#   data_fingerprint: str           -> provenance.json "data_hash"
+#   analysis(self) -> dict          -> analysis.json at the end of a run (e.g. a confusion matrix:
+#                                      {"split", "class_names", "confusion_matrix"})
+
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+
+def make_optimizer(params: Iterable[nn.Parameter], optim_cfg: Any) -> torch.optim.Optimizer:
+    """An optimizer from an `optim:` config block: name, lr, weight_decay, and extras (betas, momentum)."""
+    options = dict(optim_cfg)
+    name = str(options.pop("name", "adam")).lower()
+    if name not in OPTIMIZERS:
+        raise ConfigError(f"optim.name={name} is not one of {', '.join(OPTIMIZERS)}")
+    lr = options.get("lr")
+    if not isinstance(lr, (int, float)) or lr <= 0:
+        raise ConfigError(f"optim.lr={lr} must be a positive number, e.g. optim.lr=1e-3")
+    if options.get("weight_decay", 0) < 0:
+        raise ConfigError(f"optim.weight_decay={options['weight_decay']} must be >= 0")
+    if "betas" in options:
+        options["betas"] = tuple(options["betas"])
+    return OPTIMIZERS[name](params, **options)
+
+
+def require_positive(name: str, value: Any) -> int:
+    """For sizes a user sets (batch_size, hidden): one clear error instead of a torch crash."""
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ConfigError(f"{name}={value} must be a positive integer")
+    return value
+
+
+def fingerprint(*arrays: np.ndarray | torch.Tensor) -> str:
+    """sha256 over the arrays' dtypes, shapes and bytes: the data hash in provenance.json."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        a = array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else np.asarray(array)
+        digest.update(f"{a.dtype}{a.shape}".encode())
+        digest.update(np.ascontiguousarray(a).tobytes())
+    return digest.hexdigest()
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

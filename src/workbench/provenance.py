@@ -1,0 +1,95 @@
+"""Where a run came from: code version, packages, machine, command, data. Secrets never written."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import re
+import shlex
+import socket
+import subprocess
+import sys
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+
+SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
+# Environment variables that change numbers or placement; anything secret-looking is dropped.
+RECORDED_ENV = re.compile(r"^(WANDB_|CUDA_|OMP_|MKL_|TORCH_|NCCL_|SLURM_|WORKBENCH_|PYTHONHASHSEED$|HYDRA_)")
+PACKAGES = ("workbench", "torch", "numpy", "scipy", "hydra-core", "omegaconf", "wandb", "mnist1d", "einops")
+REDACTED = "<redacted>"
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(SECRET_NAME.search(name))
+
+
+def recorded_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    env = os.environ if env is None else env
+    return {k: v for k, v in sorted(env.items()) if RECORDED_ENV.match(k) and not is_secret_name(k)}
+
+
+def redact_command(argv: list[str]) -> str:
+    """The command as typed, with values of secret-looking overrides (e.g. api_key=...) hidden."""
+    parts = []
+    for arg in argv:
+        key, sep, _ = arg.partition("=")
+        parts.append(f"{key}={REDACTED}" if sep and is_secret_name(key) else arg)
+    return shlex.join(parts)
+
+
+def git_state(root: Path) -> dict[str, Any]:
+    """HEAD sha, whether the tree is dirty, and a sha256 of the diff (tracked and untracked names)."""
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return out.stdout if out.returncode == 0 else None
+
+    sha = git("rev-parse", "HEAD")
+    if sha is None:
+        return {"sha": None, "dirty": None, "diff_sha256": None}
+    diff = (git("diff", "HEAD") or "") + (git("ls-files", "--others", "--exclude-standard") or "")
+    return {
+        "sha": sha.strip(),
+        "dirty": bool(diff),
+        "diff_sha256": hashlib.sha256(diff.encode()).hexdigest() if diff else None,
+    }
+
+
+def package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def device_description(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda:{torch.cuda.get_device_name(device)}"
+    return f"cpu:{platform.processor() or platform.machine()} x{os.cpu_count()} (torch threads {torch.get_num_threads()})"
+
+
+def collect(root: Path, device: torch.device, seed: int, data_hash: str | None, argv: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "git": git_state(root),
+        "python": platform.python_version(),
+        "packages": package_versions(),
+        "platform": platform.platform(),
+        "host": socket.gethostname(),
+        "device": device_description(device),
+        "seed": seed,
+        "command": redact_command(argv if argv is not None else ["workbench", *sys.argv[1:]]),
+        "cwd": os.getcwd(),
+        "data_hash": data_hash,
+        "env": recorded_environment(),
+    }

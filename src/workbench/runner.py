@@ -1,0 +1,174 @@
+"""One run, start to finish: a composed config -> run folder -> paper experiment -> trainer.
+
+Run folder (DESIGN.md): reproductions/<paper>/runs/<stage>/<YYYYmmdd-HHMMSS>-<6 hex>/ with
+config.yaml, overrides.yaml, provenance.json, metrics.jsonl, summary.json, checkpoints/,
+optionally analysis.json and wandb/. summary.json says `running` until the run ends.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import OmegaConf
+
+from workbench import provenance
+from workbench.errors import UserError
+from workbench.files import atomic_write_json, atomic_write_text, atomic_write_yaml, read_json
+from workbench.logging import RunLogger
+from workbench.registry import Paper, find_paper, import_paper_module
+from workbench.seeding import seed_everything
+from workbench.trainer import Trainer, TrainerConfig, resolve_device
+
+
+@dataclass
+class RunOutcome:
+    status: str
+    run_dir: Path | None
+    summary: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "completed"
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def new_run_dir(runs_dir: Path, stage: str) -> Path:
+    """A fresh folder; the random suffix keeps runs started in the same second apart."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    while True:
+        path = runs_dir / stage / f"{stamp}-{secrets.token_hex(3)}"
+        try:
+            path.mkdir(parents=True, exist_ok=False)
+            return path
+        except FileExistsError:
+            continue
+
+
+def start_run(root: Path, paper: Paper, config: dict[str, Any], choices: dict[str, str],
+              overrides: list[str], command: list[str] | None = None) -> RunOutcome:
+    """A new run from a composed config (Hydra's node removed, interpolations resolved)."""
+    config = {**config, "choices": choices}
+    stage = choices.get("stage", "run")
+    if config.get("component_tests"):
+        return run_component_tests(root, paper, config, overrides)
+    trainer_cfg = TrainerConfig.from_dict(config["trainer"])
+    seed_everything(int(config.get("seed", 0)))
+    experiment = build_experiment(root, paper, config)  # config errors surface before a folder exists
+    run_dir = new_run_dir(Path(config["paths"]["runs_dir"]), stage)
+    atomic_write_yaml(run_dir / "config.yaml", config)
+    atomic_write_yaml(run_dir / "overrides.yaml", list(overrides))
+    device = resolve_device(trainer_cfg.device)
+    prov = provenance.collect(root, device, int(config.get("seed", 0)),
+                              getattr(experiment, "data_fingerprint", None), argv=command)
+    atomic_write_json(run_dir / "provenance.json", prov)
+    return execute(root, paper, run_dir, config, trainer_cfg, experiment, resume=False)
+
+
+def resume_run(root: Path, run_dir: Path) -> RunOutcome:
+    """Continue a killed or interrupted run in its own folder, to the same final numbers."""
+    config_path = run_dir / "config.yaml"
+    if not config_path.exists():
+        raise UserError(f"{run_dir} is not a run folder (no config.yaml); pass a folder under reproductions/<paper>/runs/")
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    summary_path = run_dir / "summary.json"
+    if summary_path.exists():
+        try:
+            previous = read_json(summary_path)
+        except ValueError:
+            previous = {}
+        if previous.get("status") == "completed":
+            return RunOutcome("completed", run_dir, previous)
+    paper = find_paper(root, config["paper"]["name"])
+    trainer_cfg = TrainerConfig.from_dict(config["trainer"])
+    seed_everything(int(config.get("seed", 0)))
+    experiment = build_experiment(root, paper, config)
+    record_resume(run_dir)
+    return execute(root, paper, run_dir, config, trainer_cfg, experiment, resume=True)
+
+
+def record_resume(run_dir: Path) -> None:
+    path = run_dir / "provenance.json"
+    prov = read_json(path) if path.exists() else {}
+    prov.setdefault("resumed", []).append({
+        "at": now_iso(),
+        "command": provenance.redact_command(["workbench", *sys.argv[1:]]),
+        "git": provenance.git_state(Path(prov.get("cwd", "."))),
+    })
+    atomic_write_json(path, prov)
+
+
+def build_experiment(root: Path, paper: Paper, config: dict[str, Any]) -> Any:
+    module = import_paper_module(root, paper, "experiment")
+    if not hasattr(module, "build"):
+        raise UserError(f"{paper.dir / 'experiment.py'} has no build(cfg) function; see DESIGN.md, 'Experiment'")
+    return module.build(OmegaConf.create(config))
+
+
+def execute(root: Path, paper: Paper, run_dir: Path, config: dict[str, Any], trainer_cfg: TrainerConfig,
+            experiment: Any, resume: bool) -> RunOutcome:
+    stage = config["choices"].get("stage", "run")
+    base = {
+        "status": "running",
+        "paper": paper.name,
+        "stage": stage,
+        "seed": config.get("seed"),
+        "choices": config["choices"],
+        "run_dir": str(run_dir.relative_to(root)) if run_dir.is_relative_to(root) else str(run_dir),
+        "started_at": now_iso(),
+    }
+    logger = RunLogger(run_dir, config.get("logger") or {}, name=f"{paper.name}-{stage}-{run_dir.name}",
+                       group=f"{paper.name}-{stage}", job_type=stage, config=config)
+    logger.write_summary(base)
+    try:
+        result = Trainer(trainer_cfg, logger, run_dir / "checkpoints").fit(experiment, resume=resume)
+    except BaseException as exc:
+        failed = {**base, "status": "failed", "message": f"{type(exc).__name__}: {exc}", "finished_at": now_iso()}
+        logger.close(failed)
+        raise
+    summary = {**base, **result.summary(), "finished_at": now_iso()}
+    if result.status == "completed" and hasattr(experiment, "analysis"):
+        atomic_write_json(run_dir / "analysis.json", experiment.analysis())
+    logger.close(summary)
+    return RunOutcome(result.status, run_dir, summary)
+
+
+def run_component_tests(root: Path, paper: Paper, config: dict[str, Any], overrides: list[str]) -> RunOutcome:
+    """Stage 1 gate: the paper's component tests, run by pytest, recorded as a run."""
+    test_file = paper.dir / str(config["component_tests"])
+    if not test_file.exists():
+        raise UserError(f"{test_file} does not exist; stage 1 needs component tests (component_tests in conf/stage/component.yaml)")
+    run_dir = new_run_dir(Path(config["paths"]["runs_dir"]), "component")
+    atomic_write_yaml(run_dir / "config.yaml", config)
+    atomic_write_yaml(run_dir / "overrides.yaml", list(overrides))
+    started = now_iso()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(root), str(test_file)],
+        cwd=root, capture_output=True, text=True,
+    )
+    atomic_write_text(run_dir / "pytest.log", proc.stdout + proc.stderr)
+    counts = {kind: int(n) for n, kind in re.findall(r"(\d+) (passed|failed|skipped|errors?)", proc.stdout)}
+    passed = proc.returncode == 0 and counts.get("passed", 0) > 0
+    summary = {
+        "status": "completed" if passed else "failed",
+        "paper": paper.name,
+        "stage": "component",
+        "seed": config.get("seed"),
+        "choices": config["choices"],
+        "gate": {"passed": passed, "tests": counts, "returncode": proc.returncode},
+        "message": None if passed else f"component tests did not pass; see {run_dir / 'pytest.log'}",
+        "started_at": started,
+        "finished_at": now_iso(),
+    }
+    atomic_write_json(run_dir / "summary.json", summary)
+    return RunOutcome(summary["status"], run_dir, summary)

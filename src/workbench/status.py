@@ -1,0 +1,115 @@
+"""`workbench status`: reading checklist progress, the three stage gates, claim verdicts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+
+from workbench.files import read_json
+from workbench.registry import Paper
+
+CHECKBOX = re.compile(r"^\s*[-*] \[( |x|X)\]", re.MULTILINE)
+STAGES = ("component", "prototype", "reproduction")
+
+
+@dataclass
+class Gate:
+    stage: str
+    state: str  # passed | failed | not started | n runs
+    detail: str
+
+
+def checklist_progress(path: Path) -> tuple[int, int]:
+    """(ticked, total) `- [x]` items in CHECKLIST.md."""
+    if not path.exists():
+        return 0, 0
+    marks = CHECKBOX.findall(path.read_text(encoding="utf-8"))
+    return sum(m in "xX" for m in marks), len(marks)
+
+
+def run_summaries(runs_dir: Path, stage: str) -> list[dict[str, Any]]:
+    """Summaries of a stage's runs, oldest first; unreadable ones are skipped."""
+    summaries = []
+    for path in sorted((runs_dir / stage).glob("*/summary.json")):
+        try:
+            summaries.append(read_json(path))
+        except (OSError, ValueError):
+            continue
+    return summaries
+
+
+def count_runs(runs_dir: Path) -> dict[str, int]:
+    return {stage: n for stage in STAGES if (n := len(run_summaries(runs_dir, stage)))}
+
+
+def component_gate(runs_dir: Path) -> Gate:
+    runs = run_summaries(runs_dir, "component")
+    if not runs:
+        return Gate("component", "not started", "workbench run <paper> stage=component")
+    last = runs[-1]
+    tests = ", ".join(f"{n} {k}" for k, n in (last.get("gate") or {}).get("tests", {}).items())
+    return Gate("component", "passed" if last.get("status") == "completed" else "failed", tests or last.get("message") or "")
+
+
+def prototype_gate(runs_dir: Path) -> Gate:
+    runs = [r for r in run_summaries(runs_dir, "prototype") if r.get("status") != "running"]
+    if not runs:
+        return Gate("prototype", "not started", "workbench run <paper> stage=prototype")
+    last = runs[-1]
+    gate = last.get("gate") or {}
+    if last.get("status") == "completed" and gate.get("loss_fell"):
+        return Gate("prototype", "passed", f"train loss {gate['first_train_loss']:.3g} -> {gate['last_train_loss']:.3g}")
+    return Gate("prototype", "failed", last.get("message") or f"status {last.get('status')}, loss did not fall")
+
+
+def reproduction_gate(runs_dir: Path) -> Gate:
+    runs = run_summaries(runs_dir, "reproduction")
+    if not runs:
+        return Gate("reproduction", "not started", "workbench run <paper> stage=reproduction -m seed=0,1,2")
+    by_status: dict[str, int] = {}
+    for r in runs:
+        by_status[r.get("status", "?")] = by_status.get(r.get("status", "?"), 0) + 1
+    return Gate("reproduction", f"{len(runs)} runs", ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))
+
+
+def gates(runs_dir: Path) -> list[Gate]:
+    return [component_gate(runs_dir), prototype_gate(runs_dir), reproduction_gate(runs_dir)]
+
+
+def render(root: Path, paper: Paper) -> Panel:
+    done, total = checklist_progress(paper.dir / "CHECKLIST.md")
+    gate_table = Table("stage", "gate", "detail", box=None)
+    colors = {"passed": "green", "failed": "red", "not started": "dim"}
+    for gate in gates(paper.repro_dir(root) / "runs"):
+        gate_table.add_row(gate.stage, f"[{colors.get(gate.state, 'cyan')}]{gate.state}[/]", gate.detail)
+    parts: list[Any] = [f"checklist: {done}/{total} items done", gate_table]
+    parts.append(claims_section(root, paper))
+    return Panel(Group(*parts), title=f"{paper.name} · arXiv {paper.arxiv_id or '-'} · {paper.title}")
+
+
+def claims_section(root: Path, paper: Paper) -> Any:
+    from workbench.claims import load_claims
+    from workbench.report import compare, load_runs
+
+    claims_path = paper.dir / "claims.yaml"
+    if not claims_path.exists():
+        return "claims: none yet (claims.yaml missing)"
+    claims = load_claims(claims_path)
+    runs, _ = load_runs(paper.repro_dir(root) / "runs")
+    return verdict_table(compare(claims, runs))
+
+
+def verdict_table(results: Any) -> Table:
+    table = Table("claim", "paper", "ours", "verdict", title="claims")
+    colors = {"reproduced": "green", "better": "green", "worse": "red", "inconclusive": "yellow", "missing": "dim"}
+    for r in results:
+        paper_value = f"{r.claim.value:g}" + (f" ± {r.claim.std:g}" if r.claim.std is not None else "")
+        ours = "-" if r.stats is None else f"{r.stats.mean:.2f} ± {r.stats.std:.2f} (n={r.stats.n})"
+        table.add_row(r.claim.id, paper_value, ours, f"[{colors.get(r.verdict, 'white')}]{r.verdict}[/]")
+    return table

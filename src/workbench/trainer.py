@@ -1,0 +1,375 @@
+"""The one generic training loop. It knows nothing about any paper.
+
+It owns: device, threads and determinism; the step loop; training-metric means over
+`log_every`; evaluation every `eval_every`; atomic checkpoints every `checkpoint_every`;
+resume to the identical result; the NaN/inf guard (status `diverged`); Ctrl-C/SIGTERM (finish
+the step, checkpoint, status `interrupted`); progress bar; timing and memory.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import resource
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from workbench.errors import ConfigError, UserError
+from workbench.experiment import Experiment, count_parameters
+from workbench.files import atomic_write
+from workbench.logging import RunLogger, stderr, truncate_metrics
+from workbench.seeding import rng_state, set_rng_state
+
+CHECKPOINT_NAMES = ("last.pt", "prev.pt")
+
+
+@dataclass
+class TrainerConfig:
+    max_steps: int = 1000
+    eval_every: int = 250
+    log_every: int = 50
+    checkpoint_every: int = 1000
+    device: str = "cpu"
+    threads: int | None = None
+    deterministic: bool = True
+    progress: bool = True
+    overfit_batch: bool = False
+    grad_clip: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_steps", "eval_every", "log_every", "checkpoint_every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ConfigError(f"trainer.{name}={value} must be a positive integer")
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads <= 0):
+            raise ConfigError(f"trainer.threads={self.threads} must be a positive integer or null")
+        if self.grad_clip is not None and self.grad_clip <= 0:
+            raise ConfigError(f"trainer.grad_clip={self.grad_clip} must be positive or null")
+        if self.device not in ("cpu", "cuda", "auto") and not self.device.startswith("cuda:"):
+            raise ConfigError(f"trainer.device={self.device} must be cpu, cuda, cuda:N or auto")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainerConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"trainer.{unknown[0]} is not a trainer option ({', '.join(sorted(known))})")
+        return cls(**values)
+
+
+@dataclass
+class TrainState:
+    """Everything besides model/optimizer that a resumed run needs to end identically."""
+
+    step: int = 0
+    elapsed_s: float = 0.0
+    window: dict[str, float] = field(default_factory=dict)  # sums since the last train log
+    window_steps: int = 0
+    last_train: dict[str, float] = field(default_factory=dict)
+    first_train_loss: float | None = None
+    last_eval: dict[str, float] = field(default_factory=dict)
+    best: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass
+class FitResult:
+    status: str  # completed | diverged | interrupted
+    state: TrainState
+    params: int
+    steps_per_s: float
+    message: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        s = self.state
+        last_loss = s.last_train.get("loss")
+        return {
+            "status": self.status,
+            "step": s.step,
+            "metrics": {**s.last_eval, **{f"train/{k}": v for k, v in s.last_train.items()}},
+            "best": s.best,
+            "gate": {
+                "first_train_loss": s.first_train_loss,
+                "last_train_loss": last_loss,
+                "loss_fell": None if last_loss is None or s.first_train_loss is None else last_loss < s.first_train_loss,
+            },
+            "wall_time_s": round(s.elapsed_s, 3),
+            "steps_per_s": round(self.steps_per_s, 2),
+            "params": self.params,
+            "peak_memory_mb": peak_memory_mb(),
+            "message": self.message,
+        }
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"trainer.device={name} but no CUDA GPU is visible; use trainer.device=cpu")
+    return torch.device(name)
+
+
+def peak_memory_mb() -> float:
+    if torch.cuda.is_available() and torch.cuda.max_memory_allocated() > 0:
+        return round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: KiB
+
+
+def configure_torch(cfg: TrainerConfig) -> None:
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
+    torch.use_deterministic_algorithms(cfg.deterministic, warn_only=True)
+
+
+def move_to(batch: Any, device: torch.device) -> Any:
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(move_to(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: move_to(v, device) for k, v in batch.items()}
+    return batch
+
+
+def as_float(value: Any) -> float:
+    return float(value.detach().item()) if isinstance(value, torch.Tensor) else float(value)
+
+
+def lower_is_better(metric: str) -> bool:
+    """`best` in summary.json: minimum for losses and errors, maximum for everything else."""
+    name = metric.rsplit("/", 1)[-1]
+    return "loss" in name or "err" in name
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def save_checkpoint(folder: Path, payload: dict[str, Any]) -> None:
+    """Atomic: last.pt is replaced whole; the previous one is kept as prev.pt."""
+    folder.mkdir(parents=True, exist_ok=True)
+    last = folder / "last.pt"
+    if last.exists():
+        last.replace(folder / "prev.pt")
+    atomic_write(last, lambda handle: torch.save(payload, handle))
+
+
+def load_checkpoint(folder: Path) -> dict[str, Any]:
+    """The newest checkpoint that loads (weights_only); a corrupt last.pt falls back to prev.pt."""
+    problems = []
+    for name in CHECKPOINT_NAMES:
+        path = folder / name
+        if not path.exists():
+            continue
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+            if not isinstance(payload, dict) or "model" not in payload or "state" not in payload:
+                raise ValueError("not a workbench checkpoint")
+            if problems:
+                stderr.print(f"[yellow]warning:[/] {problems[-1]}; resuming from {path}")
+            return payload
+        except Exception as exc:
+            problems.append(f"{path} is unreadable ({type(exc).__name__})")
+    detail = "; ".join(problems) if problems else "none written yet"
+    raise UserError(f"no usable checkpoint in {folder} ({detail}); start the run again")
+
+
+# ---------------------------------------------------------------- the loop
+
+
+class StopRequest:
+    """First Ctrl-C or SIGTERM: stop at the end of this step. Second Ctrl-C: abort now."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopRequest:
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        except ValueError:  # not the main thread: leave signals alone
+            self._previous.clear()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+        stderr.print("[yellow]stopping after this step and saving a checkpoint (Ctrl-C again to abort)[/]")
+
+
+class Trainer:
+    def __init__(self, cfg: TrainerConfig, logger: RunLogger, checkpoint_dir: Path) -> None:
+        self.cfg = cfg
+        self.logger = logger
+        self.checkpoint_dir = checkpoint_dir
+
+    def fit(self, experiment: Experiment, resume: bool = False) -> FitResult:
+        cfg = self.cfg
+        configure_torch(cfg)
+        device = resolve_device(cfg.device)
+        model = experiment.model.to(device)
+        model.train()
+        optimizer, scheduler = experiment.optimizers()
+        state = TrainState()
+        batches = self._batches(experiment)
+        if resume:
+            state = self._restore(model, optimizer, scheduler, batches)
+        with StopRequest() as stop, self._progress() as progress:
+            status, message, session_steps, session_s = self._loop(
+                experiment, model, optimizer, scheduler, batches, state, device, stop, progress)
+        steps_per_s = session_steps / session_s if session_s > 0 else 0.0
+        return FitResult(status, state, count_parameters(model), steps_per_s, message)
+
+    def _batches(self, experiment: Experiment) -> Iterator[Any]:
+        batches = iter(experiment.train_batches())
+        if self.cfg.overfit_batch:
+            return itertools.repeat(next(batches))
+        return batches
+
+    def _loop(self, experiment: Experiment, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+              scheduler: Any, batches: Iterator[Any], state: TrainState, device: torch.device,
+              stop: StopRequest, progress: Progress | None) -> tuple[str, str | None, int, float]:
+        cfg = self.cfg
+        start_step, start = state.step, time.perf_counter()
+        elapsed_before = state.elapsed_s
+        status, message = "completed", None
+        task = progress.add_task("train", total=cfg.max_steps, completed=state.step, info="") if progress else None
+        try:
+            while state.step < cfg.max_steps:
+                out = experiment.train_step(move_to(next(batches), device))
+                loss = out["loss"]
+                loss_value = as_float(loss)
+                if not math.isfinite(loss_value):
+                    status = "diverged"
+                    message = (f"training loss became {loss_value} at step {state.step + 1}; "
+                               f"the run stopped. Try a lower optim.lr or trainer.grad_clip")
+                    break
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip is not None:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                state.step += 1
+                self._accumulate(state, loss_value, out)
+                self._log_and_eval(experiment, model, state)
+                state.elapsed_s = elapsed_before + time.perf_counter() - start
+                if state.step % cfg.checkpoint_every == 0 or state.step == cfg.max_steps:
+                    self._checkpoint(model, optimizer, scheduler, state)
+                if progress is not None and (state.step % max(1, cfg.max_steps // 200) == 0 or state.step == cfg.max_steps):
+                    progress.update(task, completed=state.step, info=progress_info(state))
+                if stop.requested and state.step < cfg.max_steps:
+                    self._checkpoint(model, optimizer, scheduler, state)
+                    status, message = "interrupted", f"stopped by a signal at step {state.step}; `workbench resume` continues"
+                    break
+        except KeyboardInterrupt:
+            status, message = "interrupted", f"aborted at step {state.step}; the last checkpoint is kept"
+        session_s = time.perf_counter() - start
+        state.elapsed_s = elapsed_before + session_s
+        return status, message, state.step - start_step, session_s
+
+    def _accumulate(self, state: TrainState, loss_value: float, out: dict[str, Any]) -> None:
+        state.window["loss"] = state.window.get("loss", 0.0) + loss_value
+        for key, value in out.items():
+            if key != "loss":
+                state.window[key] = state.window.get(key, 0.0) + as_float(value)
+        state.window_steps += 1
+
+    def _log_and_eval(self, experiment: Experiment, model: torch.nn.Module, state: TrainState) -> None:
+        cfg = self.cfg
+        if state.step % cfg.log_every == 0 or state.step == cfg.max_steps:
+            means = {k: v / state.window_steps for k, v in state.window.items()}
+            if state.first_train_loss is None:
+                state.first_train_loss = means["loss"]
+            state.last_train = means
+            state.window, state.window_steps = {}, 0
+            self.logger.log(state.step, "train", means)
+        if state.step % cfg.eval_every == 0 or state.step == cfg.max_steps:
+            model.eval()
+            with torch.no_grad():
+                metrics = {k: as_float(v) for k, v in experiment.evaluate().items()}
+            model.train()
+            state.last_eval = metrics
+            update_best(state.best, metrics, state.step)
+            for split, values in split_metrics(metrics).items():
+                self.logger.log(state.step, split, values)
+
+    def _checkpoint(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
+                    state: TrainState) -> None:
+        self.logger.sync()
+        save_checkpoint(self.checkpoint_dir, {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "state": asdict(state),
+            "rng": rng_state(),
+        })
+
+    def _restore(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
+                 batches: Iterator[Any]) -> TrainState:
+        payload = load_checkpoint(self.checkpoint_dir)
+        model.load_state_dict(payload["model"])
+        optimizer.load_state_dict(payload["optimizer"])
+        if scheduler is not None and payload.get("scheduler") is not None:
+            scheduler.load_state_dict(payload["scheduler"])
+        state = TrainState(**payload["state"])
+        if not self.cfg.overfit_batch:
+            for _ in range(state.step):  # replay the data order up to the checkpoint
+                next(batches)
+        set_rng_state(payload["rng"])
+        truncate_metrics(self.logger.metrics_path, state.step)
+        return state
+
+    def _progress(self) -> Any:
+        if not (self.cfg.progress and self.logger.console):
+            return _NoProgress()
+        return Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(), TimeRemainingColumn(), console=stderr, transient=False,
+        )
+
+
+class _NoProgress:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+def progress_info(state: TrainState) -> str:
+    parts = [f"loss {state.last_train['loss']:.3g}"] if "loss" in state.last_train else []
+    parts += [f"{k} {v:.3g}" for k, v in list(state.last_eval.items())[:2]]
+    return " · ".join(parts)
+
+
+def split_metrics(metrics: dict[str, float]) -> dict[str, dict[str, float]]:
+    """{"test/acc": 1, "val/acc": 2} -> {"test": {"acc": 1}, "val": {"acc": 2}}; no prefix -> "eval"."""
+    by_split: dict[str, dict[str, float]] = {}
+    for key, value in metrics.items():
+        split, _, name = key.rpartition("/")
+        by_split.setdefault(split or "eval", {})[name] = value
+    return by_split
+
+
+def update_best(best: dict[str, dict[str, float]], metrics: dict[str, float], step: int) -> None:
+    for key, value in metrics.items():
+        if not math.isfinite(value):
+            continue
+        old = best.get(key)
+        better = old is None or (value < old["value"] if lower_is_better(key) else value > old["value"])
+        if better:
+            best[key] = {"value": value, "step": step}

@@ -82,8 +82,10 @@ def report(paper: str = typer.Argument(..., help="Paper folder name (or arXiv id
 
     root = project_root()
     found = find_paper(root, paper)
-    result = write_report(found.dir, found.repro_dir(root))
-    console.print(status_mod.verdict_table(result))
+    comparison = write_report(found.dir, found.repro_dir(root))
+    console.print(status_mod.verdict_table(comparison["claims"]))
+    summary = comparison["summary"]
+    console.print(f"[bold]{summary['reproduced']} of {summary['total']} claims reproduced[/]")
     console.print(f"wrote {found.repro_dir(root) / 'REPORT.md'} and comparison.json")
 
 
@@ -134,7 +136,7 @@ def launch(root: Path, paper: Paper, flags: list[str], overrides: list[str], n_j
 
     argv = sys.argv
     command = ["workbench", *argv[1:]]
-    sys.argv = ["workbench", SEARCHPATH_OVERRIDE, *flags, *overrides]
+    sys.argv = ["workbench", *flags, SEARCHPATH_OVERRIDE, *overrides]
     try:
         hydra.main(config_path=str(paper.conf_dir.resolve()), config_name="config", version_base="1.3")(task)()
     finally:

@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.console import Group
 from rich.panel import Panel
-from rich.table import Table
+from rich.table import Column, Table
 
 from workbench.files import read_json
 from workbench.registry import Paper
@@ -48,19 +48,19 @@ def count_runs(runs_dir: Path) -> dict[str, int]:
     return {stage: n for stage in STAGES if (n := len(run_summaries(runs_dir, stage)))}
 
 
-def component_gate(runs_dir: Path) -> Gate:
+def component_gate(runs_dir: Path, paper: str) -> Gate:
     runs = run_summaries(runs_dir, "component")
     if not runs:
-        return Gate("component", "not started", "workbench run <paper> stage=component")
+        return Gate("component", "not started", f"workbench run {paper} stage=component")
     last = runs[-1]
     tests = ", ".join(f"{n} {k}" for k, n in (last.get("gate") or {}).get("tests", {}).items())
     return Gate("component", "passed" if last.get("status") == "completed" else "failed", tests or last.get("message") or "")
 
 
-def prototype_gate(runs_dir: Path) -> Gate:
+def prototype_gate(runs_dir: Path, paper: str) -> Gate:
     runs = [r for r in run_summaries(runs_dir, "prototype") if r.get("status") != "running"]
     if not runs:
-        return Gate("prototype", "not started", "workbench run <paper> stage=prototype")
+        return Gate("prototype", "not started", f"workbench run {paper} stage=prototype")
     last = runs[-1]
     gate = last.get("gate") or {}
     if last.get("status") == "completed" and gate.get("loss_fell"):
@@ -68,25 +68,25 @@ def prototype_gate(runs_dir: Path) -> Gate:
     return Gate("prototype", "failed", last.get("message") or f"status {last.get('status')}, loss did not fall")
 
 
-def reproduction_gate(runs_dir: Path) -> Gate:
+def reproduction_gate(runs_dir: Path, paper: str) -> Gate:
     runs = run_summaries(runs_dir, "reproduction")
     if not runs:
-        return Gate("reproduction", "not started", "workbench run <paper> stage=reproduction -m seed=0,1,2")
+        return Gate("reproduction", "not started", f"workbench run {paper} stage=reproduction -m seed=0,1,2")
     by_status: dict[str, int] = {}
     for r in runs:
         by_status[r.get("status", "?")] = by_status.get(r.get("status", "?"), 0) + 1
     return Gate("reproduction", f"{len(runs)} runs", ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))
 
 
-def gates(runs_dir: Path) -> list[Gate]:
-    return [component_gate(runs_dir), prototype_gate(runs_dir), reproduction_gate(runs_dir)]
+def gates(runs_dir: Path, paper: str) -> list[Gate]:
+    return [component_gate(runs_dir, paper), prototype_gate(runs_dir, paper), reproduction_gate(runs_dir, paper)]
 
 
 def render(root: Path, paper: Paper) -> Panel:
     done, total = checklist_progress(paper.dir / "CHECKLIST.md")
     gate_table = Table("stage", "gate", "detail", box=None)
     colors = {"passed": "green", "failed": "red", "not started": "dim"}
-    for gate in gates(paper.repro_dir(root) / "runs"):
+    for gate in gates(paper.repro_dir(root) / "runs", paper.name):
         gate_table.add_row(gate.stage, f"[{colors.get(gate.state, 'cyan')}]{gate.state}[/]", gate.detail)
     parts: list[Any] = [f"checklist: {done}/{total} items done", gate_table]
     parts.append(claims_section(root, paper))
@@ -102,14 +102,25 @@ def claims_section(root: Path, paper: Paper) -> Any:
         return "claims: none yet (claims.yaml missing)"
     claims = load_claims(claims_path)
     runs, _ = load_runs(paper.repro_dir(root) / "runs")
-    return verdict_table(compare(claims, runs))
+    rows = [{"id": r.claim.id, "unit": r.claim.unit, "verdict": r.verdict,
+             "paper": {"value": r.claim.value, "std": r.claim.std},
+             "ours": {"mean": r.stats.mean if r.stats else None, "std": r.stats.std if r.stats else None,
+                      "n": r.stats.n if r.stats else 0}}
+            for r in compare(claims, runs)]
+    return verdict_table(rows)
 
 
-def verdict_table(results: Any) -> Table:
-    table = Table("claim", "paper", "ours", "verdict", title="claims")
-    colors = {"reproduced": "green", "better": "green", "worse": "red", "inconclusive": "yellow", "missing": "dim"}
-    for r in results:
-        paper_value = f"{r.claim.value:g}" + (f" ± {r.claim.std:g}" if r.claim.std is not None else "")
-        ours = "-" if r.stats is None else f"{r.stats.mean:.2f} ± {r.stats.std:.2f} (n={r.stats.n})"
-        table.add_row(r.claim.id, paper_value, ours, f"[{colors.get(r.verdict, 'white')}]{r.verdict}[/]")
+VERDICT_COLORS = {"reproduced": "green", "better": "green", "worse": "red", "inconclusive": "yellow", "missing": "dim"}
+
+
+def verdict_table(claims: list[dict[str, Any]]) -> Table:
+    """Rows as in comparison.json's "claims": paper value ± std beside our mean ± std (n)."""
+    table = Table("paper", "ours (mean ± std, n)", "verdict", title="claims")
+    table.columns.insert(0, Column("claim", overflow="fold"))
+    for c in claims:
+        unit = c.get("unit") or ""
+        paper, ours = c["paper"], c["ours"]
+        paper_text = f"{paper['value']:g}" + (f" ± {paper['std']:g}" if paper.get("std") is not None else "") + unit
+        ours_text = "-" if ours["mean"] is None else f"{ours['mean']:.2f} ± {ours['std']:.2f}{unit} (n={ours['n']})"
+        table.add_row(c["id"], paper_text, ours_text, f"[{VERDICT_COLORS.get(c['verdict'], 'white')}]{c['verdict']}[/]")
     return table

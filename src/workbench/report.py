@@ -1,0 +1,866 @@
+"""Paper vs ours: read finished runs, compare them with confirmed claims, write the report.
+
+Outputs, all in reproductions/<name>/ and all written atomically (temp file, then os.replace):
+comparison.json (versioned, machine-readable), REPORT.md (for people), figures/*.png.
+The same runs and claims give byte-identical REPORT.md and comparison.json apart from
+comparison.json's generated_at: every list is sorted and no clock or host enters REPORT.md.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import math
+import os
+import re
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workbench.claims import Claim, load_claims, load_deviations, run_matches, tolerance_width
+from workbench.errors import UserError
+from workbench.stats import VERDICTS, SeedStats, summarize, verdict, welch_p
+
+SCHEMA_VERSION = 1
+FINISHED = ("completed", "failed", "diverged", "interrupted")
+PAPER_KEYS = ("name", "arxiv_id", "version", "title", "authors", "year", "abs_url", "pdf_url")
+
+
+# --- runs --------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunRecord:
+    """One finished run folder: runs/<stage>/<timestamp>-<id>/."""
+
+    path: Path
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    stage: str
+    status: str
+    seed: int | None
+
+    def metric(self, key: str) -> float | None:
+        """summary.json metrics[key] as a float, or None when absent or not a number."""
+        value = (self.summary.get("metrics") or {}).get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return float(value)
+
+    def logged_metrics(self) -> list[str]:
+        return sorted((self.summary.get("metrics") or {}).keys())
+
+
+def load_runs(runs_dir: Path) -> tuple[list[RunRecord], list[Path]]:
+    """Finished runs under runs_dir/<stage>/<run>/, and the folders skipped as incomplete.
+
+    A run is incomplete while its summary.json is missing, unreadable or says "running", or its
+    config.yaml cannot be read; such folders are returned, never raised on. Both lists are sorted.
+    """
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        return [], []
+    runs, skipped = [], []
+    folders = [p for p in runs_dir.glob("*/*")
+               if p.is_dir() and not p.name.startswith(".") and not p.parent.name.startswith(".")]
+    for folder in sorted(folders):
+        record = _read_run(folder)
+        if record is None:
+            skipped.append(folder)
+        else:
+            runs.append(record)
+    return runs, skipped
+
+
+def _read_run(folder: Path) -> RunRecord | None:
+    summary = _read_json(folder / "summary.json")
+    if not isinstance(summary, dict) or summary.get("status") not in FINISHED:
+        return None
+    config = _read_yaml_quietly(folder / "config.yaml")
+    if not isinstance(config, dict):
+        return None
+    if not isinstance(summary.get("metrics"), dict):  # a failed run may write null
+        summary["metrics"] = {}
+    stage = summary.get("stage") if isinstance(summary.get("stage"), str) else folder.parent.name
+    seed = summary.get("seed", config.get("seed"))
+    seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+    return RunRecord(folder, config, summary, stage, summary["status"], seed)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def _read_dict(path: Path) -> dict[str, Any]:
+    data = _read_json(path)
+    return data if isinstance(data, dict) else {}
+
+
+def _read_yaml_quietly(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+
+
+# --- comparison --------------------------------------------------------------------------------
+
+
+@dataclass
+class Excluded:
+    """A run that matches a claim's select but is not averaged, and why."""
+
+    run: RunRecord
+    status: str  # diverged | failed | interrupted | superseded | no metric | non-finite metric
+
+
+@dataclass
+class ClaimResult:
+    """One confirmed claim beside our runs."""
+
+    claim: Claim
+    runs: list[RunRecord]
+    values: list[float]
+    stats: SeedStats | None
+    verdict: str
+    excluded: list[Excluded] = field(default_factory=list)
+    welch_p: float | None = None
+
+
+def compare(
+    claims: Sequence[Claim],
+    runs: Sequence[RunRecord],
+    stage: str = "reproduction",
+    claims_file: str = "claims.yaml",
+) -> list[ClaimResult]:
+    """Each confirmed claim against the completed runs its select matches, in claims order.
+
+    Diverged, failed and interrupted runs are listed as excluded, never averaged. A claim whose
+    metric none of its completed runs logs is a UserError: the metric name is wrong.
+    """
+    ordered = sorted(runs, key=lambda r: str(r.path))
+    return [
+        _compare_one(claim, [r for r in ordered if run_matches(claim, r.config, stage)], claims_file)
+        for claim in claims
+        if claim.status == "confirmed"
+    ]
+
+
+def _compare_one(claim: Claim, matching: list[RunRecord], claims_file: str) -> ClaimResult:
+    completed = [r for r in matching if r.status == "completed"]
+    _check_metric_is_logged(claim, completed, claims_file)
+    excluded = [Excluded(r, r.status) for r in matching if r.status != "completed"]
+    used, values = [], []
+    for run in _latest_per_seed(completed, excluded):
+        value = run.metric(claim.metric)
+        if value is None:
+            excluded.append(Excluded(run, "no metric"))
+        elif not math.isfinite(value):
+            excluded.append(Excluded(run, "non-finite metric"))
+        else:
+            used.append(run)
+            values.append(value)
+    excluded.sort(key=lambda e: str(e.run.path))
+    stats = summarize(values) if values else None
+    p = welch_p(stats.mean, stats.std, stats.n, claim.value, claim.std, claim.n_seeds) if stats else None
+    return ClaimResult(claim, used, values, stats, verdict(claim, values), excluded, p)
+
+
+def _latest_per_seed(completed: list[RunRecord], excluded: list[Excluded]) -> list[RunRecord]:
+    """Keep one run per seed, the newest folder (names start with a timestamp), so n counts seeds."""
+    by_seed: dict[Any, RunRecord] = {}
+    for run in completed:  # sorted by path, so later wins
+        key = run.seed if run.seed is not None else str(run.path)
+        if key in by_seed:
+            excluded.append(Excluded(by_seed[key], "superseded"))
+        by_seed[key] = run
+    return sorted(by_seed.values(), key=lambda r: str(r.path))
+
+
+def _check_metric_is_logged(claim: Claim, completed: list[RunRecord], claims_file: str) -> None:
+    if not completed or any(claim.metric in (r.summary.get("metrics") or {}) for r in completed):
+        return
+    logged = sorted(set(itertools.chain.from_iterable(r.logged_metrics() for r in completed)))
+    example = "/".join(completed[0].path.parts[-2:])
+    raise UserError(
+        f"{claims_file}: claim {claim.id!r}: metric {claim.metric!r} is not in summary.json of any of "
+        f"the {len(completed)} matching completed run(s) (e.g. {example}); they log: "
+        f"{', '.join(logged) or 'nothing'}. Set the claim's 'metric' to one of these."
+    )
+
+
+# --- writing the report ------------------------------------------------------------------------
+
+
+def write_report(paper_dir: Path, repro_dir: Path, stage: str = "reproduction") -> dict[str, Any]:
+    """Write comparison.json, REPORT.md and figures/*.png into repro_dir; return the comparison.
+
+    Everything is computed before the first file is written, so a UserError leaves no partial report.
+    """
+    paper_dir, repro_dir = Path(paper_dir), Path(repro_dir)
+    paper = _read_paper(paper_dir / "paper.yaml")
+    if not paper.get("name"):
+        paper["name"] = paper_dir.name
+    claims = load_claims(paper_dir / "claims.yaml")
+    deviations = _read_deviations(paper_dir / "deviations.yaml", claims)
+    runs, skipped = load_runs(repro_dir / "runs")
+    results = compare(claims, runs, stage, claims_file=_shown(paper_dir / "claims.yaml"))
+
+    ctx = _Context(paper, paper_dir, repro_dir, stage, claims, deviations, results, runs, skipped)
+    figures = _make_figures(ctx)
+    comparison = _comparison_dict(ctx)
+    markdown = _render_markdown(ctx, figures)
+
+    figures_dir = repro_dir / "figures"
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    for name, png in sorted(figures.pngs.items()):
+        _write_atomic(figures_dir / name, png)
+    _remove_stale_figures(figures_dir, set(figures.pngs))
+    _write_atomic(repro_dir / "comparison.json", _dump_json(comparison).encode())
+    _write_atomic(repro_dir / "REPORT.md", markdown.encode())
+    return comparison
+
+
+@dataclass
+class _Context:
+    paper: dict[str, Any]
+    paper_dir: Path
+    repro_dir: Path
+    stage: str
+    claims: list[Claim]
+    deviations: list[dict[str, Any]]
+    results: list[ClaimResult]
+    runs: list[RunRecord]
+    skipped: list[Path]
+
+    def rel(self, path: Path) -> str:
+        """A run's path relative to the reproduction folder, with forward slashes."""
+        try:
+            return path.relative_to(self.repro_dir).as_posix()
+        except ValueError:
+            return Path(os.path.relpath(path, self.repro_dir)).as_posix()
+
+    def configurations(self) -> dict[str, list[ClaimResult]]:
+        """Results grouped by their select (the configuration they ran), sorted by its label."""
+        groups: dict[str, list[ClaimResult]] = defaultdict(list)
+        for result in self.results:
+            groups[_config_label(result.claim.select)].append(result)
+        return dict(sorted(groups.items()))
+
+
+def _read_paper(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise UserError(f"{_shown(path)}: file not found. Run `workbench fetch <arxiv id>` to create it.")
+    data = _read_yaml_quietly(path)
+    if not isinstance(data, dict):
+        raise UserError(f"{_shown(path)}: expected a YAML mapping (name, arxiv_id, title, ...). Fix the file.")
+    return {key: data.get(key) for key in PAPER_KEYS}
+
+
+def _read_deviations(path: Path, claims: list[Claim]) -> list[dict[str, Any]]:
+    """deviations.yaml, whose `affects` must name claims that exist (a typo would hide it)."""
+    if not path.exists():
+        return []
+    deviations = load_deviations(path)
+    known = {c.id for c in claims}
+    for number, dev in enumerate(deviations, start=1):
+        for claim_id in dev["affects"]:
+            if claim_id not in known:
+                raise UserError(
+                    f"{_shown(path)}: deviation {number} {dev['what']!r}: field 'affects': no claim "
+                    f"{claim_id!r} in claims.yaml. Use a claim id from claims.yaml."
+                )
+    return deviations
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temp file beside path, then os.replace: readers never see half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be read and committed
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _remove_stale_figures(figures_dir: Path, keep: set[str]) -> None:
+    """figures/ is generated: a PNG from an earlier report with other claims would mislead."""
+    for png in figures_dir.glob("*.png"):
+        if png.name not in keep:
+            png.unlink()
+
+
+# --- comparison.json ---------------------------------------------------------------------------
+
+
+def _comparison_dict(ctx: _Context) -> dict[str, Any]:
+    counts = Counter(r.verdict for r in ctx.results)
+    return _json_safe(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "paper": ctx.paper,
+            "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "stage": ctx.stage,
+            "claims": [_claim_entry(ctx, r) for r in ctx.results],
+            "not_confirmed": [c.id for c in ctx.claims if c.status == "candidate"],
+            "summary": {
+                "reproduced": counts["reproduced"],
+                "total": len(ctx.results),
+                "by_verdict": {v: counts[v] for v in VERDICTS},
+            },
+        }
+    )
+
+
+def _claim_entry(ctx: _Context, result: ClaimResult) -> dict[str, Any]:
+    claim, s = result.claim, result.stats
+    return {
+        "id": claim.id,
+        "metric": claim.metric,
+        "unit": claim.unit,
+        "goal": claim.goal,
+        "select": dict(sorted(claim.select.items())),
+        "paper": {"value": claim.value, "std": claim.std, "n": claim.n_seeds},
+        "ours": {
+            "mean": s.mean if s else None,
+            "std": s.std if s else None,
+            "n": s.n if s else 0,
+            "ci95": list(s.ci95) if s else None,
+        },
+        "verdict": result.verdict,
+        "tolerance": {**claim.tolerance.model_dump(exclude_none=True), "width": tolerance_width(claim)},
+        "runs": [ctx.rel(r.path) for r in result.runs],
+        "excluded": [{"run": ctx.rel(e.run.path), "status": e.status} for e in result.excluded],
+        "welch_p": result.welch_p,
+    }
+
+
+def _json_safe(obj: Any) -> Any:
+    """NaN and ±inf become null: JSON has no such numbers and strict parsers reject them."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def _dump_json(obj: Any) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+# --- figures -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Figures:
+    pngs: dict[str, bytes] = field(default_factory=dict)
+    curves: dict[str, str] = field(default_factory=dict)  # metric -> png name
+    analyses: dict[str, _Analysis] = field(default_factory=dict)  # config label -> analysis
+
+
+@dataclass
+class _Analysis:
+    class_names: list[str]
+    matrix: list[list[int]]
+    runs: int
+    png: str
+    notes: list[str]
+
+
+def _make_figures(ctx: _Context) -> _Figures:
+    figs = _Figures()
+    for metric in sorted({r.claim.metric for r in ctx.results}):
+        png = _learning_curve_png(ctx, metric)
+        if png is not None:
+            name = f"curve_{_slug(metric)}.png"
+            figs.pngs[name], figs.curves[metric] = png, name
+    for label, results in ctx.configurations().items():
+        analysis = _sum_confusion(_runs_of(results), f"confusion_{_slug(label)}.png")
+        if analysis is not None:
+            figs.pngs[analysis.png] = _confusion_png(analysis, label)
+            figs.analyses[label] = analysis
+    return figs
+
+
+def _runs_of(results: Iterable[ClaimResult]) -> list[RunRecord]:
+    """The distinct runs averaged for these results, sorted by path."""
+    unique = {str(r.path): r for result in results for r in result.runs}
+    return [unique[k] for k in sorted(unique)]
+
+
+def _curve(run: RunRecord, metric: str) -> list[tuple[float, float]]:
+    """(step, value) of a metric from metrics.jsonl; rows are {"step", "split", name: value}."""
+    points = []
+    try:
+        lines = (run.path / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue  # a run killed mid-write leaves a torn last line
+        if isinstance(row, dict) and isinstance(row.get("step"), (int, float)):
+            value = _row_metrics(row).get(metric)
+            if value is not None and math.isfinite(value):
+                points.append((float(row["step"]), value))
+    return points
+
+
+def _row_metrics(row: dict[str, Any]) -> dict[str, float]:
+    """A metrics.jsonl row under the names a claim may use: "test/acc", "test_acc", "acc"."""
+    split = row.get("split")
+    out: dict[str, float] = {}
+    for key, value in row.items():
+        if key in ("step", "split") or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        out.setdefault(key, float(value))
+        if isinstance(split, str):
+            out[f"{split}/{key}"] = float(value)
+            out[f"{split}_{key}"] = float(value)
+    return out
+
+
+def _mean_curve(runs: list[RunRecord], metric: str) -> tuple[list[float], list[float]]:
+    """Mean over seeds at each step that any seed logged."""
+    by_step: dict[float, list[float]] = defaultdict(list)
+    for run in runs:
+        for step, value in _curve(run, metric):
+            by_step[step].append(value)
+    steps = sorted(by_step)
+    return steps, [math.fsum(by_step[s]) / len(by_step[s]) for s in steps]
+
+
+def _learning_curve_png(ctx: _Context, metric: str) -> bytes | None:
+    fig, ax = _new_figure(7.0, 4.2)
+    colors = iter(_palette())
+    plotted = False
+    for label, results in ctx.configurations().items():
+        mine = [r for r in results if r.claim.metric == metric]
+        if not mine:
+            continue
+        runs = _runs_of(mine)
+        steps, means = _mean_curve(runs, metric)
+        color = next(colors)
+        if steps:
+            ax.plot(steps, means, color=color, label=f"{label or 'all runs'} (n={len(runs)})")
+            plotted = True
+        for claim in sorted({r.claim.id: r.claim for r in mine}.values(), key=lambda c: c.id):
+            ax.axhline(claim.value, color=color, linestyle="--", linewidth=1)
+    if not plotted:
+        return None
+    ax.set_xlabel("step")
+    ax.set_ylabel(metric)
+    ax.set_title(f"{metric}: mean over seeds (dashed: paper)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def _sum_confusion(runs: list[RunRecord], png: str) -> _Analysis | None:
+    """Sum the confusion matrices of runs that wrote analysis.json; mismatched ones are noted."""
+    total: _Analysis | None = None
+    notes: list[str] = []
+    for run in runs:
+        data = _read_json(run.path / "analysis.json")
+        if data is None:
+            continue
+        matrix, names = _valid_matrix(data)
+        where = "/".join(run.path.parts[-2:])
+        if matrix is None:
+            notes.append(f"{where}/analysis.json has no valid square confusion_matrix; left out")
+        elif total is None:
+            total = _Analysis(names, matrix, 1, png, notes)
+        elif names != total.class_names:
+            notes.append(f"{where}/analysis.json has other classes than the first run; left out")
+        else:
+            total.matrix = [[a + b for a, b in zip(r1, r2)] for r1, r2 in zip(total.matrix, matrix)]
+            total.runs += 1
+    return total
+
+
+def _valid_matrix(data: Any) -> tuple[list[list[int]] | None, list[str]]:
+    if not isinstance(data, dict):
+        return None, []
+    matrix = data.get("confusion_matrix")
+    if not isinstance(matrix, list) or not matrix:
+        return None, []
+    k = len(matrix)
+    if not all(isinstance(row, list) and len(row) == k for row in matrix):
+        return None, []
+    if not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for row in matrix for x in row):
+        return None, []
+    names = data.get("class_names")
+    names = [str(n) for n in names] if isinstance(names, list) and len(names) == k else [str(i) for i in range(k)]
+    return matrix, names
+
+
+def _confusion_png(analysis: _Analysis, label: str) -> bytes:
+    k = len(analysis.class_names)
+    fig, ax = _new_figure(max(4.0, 0.45 * k + 2), max(3.5, 0.45 * k + 1.5))
+    image = ax.imshow(analysis.matrix, cmap="Blues")
+    fig.colorbar(image, ax=ax)
+    ax.set_xticks(range(k), analysis.class_names, fontsize=8)
+    ax.set_yticks(range(k), analysis.class_names, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"{label or 'all runs'}: confusion, {analysis.runs} run(s) summed", fontsize=9)
+    if k <= 20:  # numbers in the cells stay readable up to about 20 classes
+        peak = max(max(row) for row in analysis.matrix) or 1
+        for i, j in itertools.product(range(k), range(k)):
+            value = analysis.matrix[i][j]
+            ax.text(j, i, str(value), ha="center", va="center", fontsize=7,
+                    color="white" if value > peak / 2 else "black")
+    return _png(fig)
+
+
+def _new_figure(width: float, height: float):
+    """An Agg figure without pyplot: no global backend switch, safe in a CLI and in threads."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig, fig.add_subplot(1, 1, 1)
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", metadata={"Software": None})  # no version stamp: stable bytes
+    return buf.getvalue()
+
+
+def _palette() -> Iterable[str]:
+    return itertools.cycle(["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf"])
+
+
+# --- REPORT.md ---------------------------------------------------------------------------------
+
+
+def _render_markdown(ctx: _Context, figs: _Figures) -> str:
+    sections = [
+        _md_header(ctx),
+        _md_claims(ctx),
+        _md_not_confirmed(ctx),
+        _md_excluded(ctx),
+        _md_deviations(ctx),
+        _md_cost(ctx),
+        _md_figures(figs),
+        _md_error_analysis(ctx, figs),
+        _md_provenance(ctx),
+        _md_rerun(ctx),
+    ]
+    return "\n\n".join(s for s in sections if s).rstrip() + "\n"
+
+
+def _md_header(ctx: _Context) -> str:
+    p = ctx.paper
+    arxiv = f"{p.get('arxiv_id') or '?'}{p.get('version') or ''}"
+    link = f"[arXiv:{arxiv}]({p['abs_url']})" if p.get("abs_url") else f"arXiv:{arxiv}"
+    authors = p.get("authors")
+    authors = ", ".join(map(str, authors)) if isinstance(authors, list) else (authors or "")
+    byline = " — ".join(x for x in (link, f"{authors} ({p['year']})" if p.get("year") else authors) if x)
+    counts = Counter(r.verdict for r in ctx.results)
+    n_runs = len({str(r.path) for res in ctx.results for r in res.runs})
+    breakdown = ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v])
+    return "\n".join([
+        f"# Reproduction report: {p.get('title') or p['name']}",
+        "",
+        byline,
+        "",
+        f"**{counts['reproduced']} of {len(ctx.results)} claims reproduced**"
+        + (f" ({breakdown})" if breakdown else "")
+        + f", from {n_runs} completed run(s) at stage `{ctx.stage}`.",
+    ])
+
+
+def _md_claims(ctx: _Context) -> str:
+    if not ctx.results:
+        return "## Claims\n\nNo confirmed claims yet: confirm them in claims.yaml (`workbench claims <name>`)."
+    rows = [_row("claim", "paper", "ours (mean ± std, n)", "verdict"), _row("---", "---", "---", "---")]
+    for r in ctx.results:
+        c = r.claim
+        ours = _pm(r.stats.mean, r.stats.std, r.stats.n, c.unit) if r.stats else "—"
+        rows.append(_row(f"`{c.id}`", _pm(c.value, c.std, c.n_seeds, c.unit), ours, f"**{r.verdict}**"))
+    rule = (
+        "Verdicts: *reproduced* when |ours − paper| ≤ tolerance; otherwise *inconclusive* when our 95% "
+        "t interval still reaches the tolerance band (too few seeds to tell), else *better* or *worse* "
+        "by the claim's goal; *missing* when no completed run matches."
+    )
+    details = "\n".join(_claim_detail(ctx, r) for r in ctx.results)
+    return "## Claims\n\n" + "\n".join(rows) + "\n\n" + rule + "\n\n" + details
+
+
+def _claim_detail(ctx: _Context, r: ClaimResult) -> str:
+    c = r.claim
+    tol = tolerance_width(c)
+    parts = [
+        f"- `{c.id}`: {_quote(c.quote)} ({_source(c)}); metric `{c.metric}`, goal {c.goal}, "
+        f"select `{_config_label(c.select) or 'all runs'}`; tolerance ±{_fmt(tol)}{_unit(c.unit)} "
+        f"({_tolerance_kind(c)})"
+    ]
+    if r.stats and r.stats.n > 1:
+        lo, hi = r.stats.ci95
+        parts.append(f"95% CI [{_fmt(lo)}, {_fmt(hi)}]")
+    if r.welch_p is not None:
+        parts.append(f"Welch p = {r.welch_p:.3g}")
+    seeds = ", ".join(str(run.seed) for run in r.runs if run.seed is not None)
+    parts.append(f"seeds: {seeds}" if seeds else "no completed matching run")
+    affected = [d["what"] for d in ctx.deviations if c.id in d["affects"]]
+    if affected:
+        parts.append("deviations: " + "; ".join(affected))
+    return "; ".join(parts) + "."
+
+
+def _tolerance_kind(c: Claim) -> str:
+    if c.tolerance.kind == "paper_std":
+        return f"{_fmt(c.tolerance.k)} × paper std"
+    if c.tolerance.kind == "rel":
+        return f"{_fmt(c.tolerance.value * 100)}% of the value"
+    return "absolute"
+
+
+def _md_not_confirmed(ctx: _Context) -> str:
+    candidates = [c for c in ctx.claims if c.status == "candidate"]
+    if not candidates:
+        return ""
+    rows = [_row("claim", "quote", "paper"), _row("---", "---", "---")]
+    rows += [_row(f"`{c.id}`", _quote(c.quote), _pm(c.value, c.std, c.n_seeds, c.unit)) for c in candidates]
+    return (
+        f"## Not yet confirmed\n\n{len(candidates)} candidate claim(s), not compared; confirm or reject "
+        f"them in claims.yaml (`workbench claims {ctx.paper['name']}`).\n\n" + "\n".join(rows)
+    )
+
+
+def _md_excluded(ctx: _Context) -> str:
+    seen: dict[str, tuple[Excluded, str]] = {}
+    for result in ctx.results:
+        for e in result.excluded:
+            seen.setdefault(ctx.rel(e.run.path), (e, _config_label(result.claim.select)))
+    lines = ["## Runs excluded"]
+    if seen:
+        rows = [_row("run", "configuration", "seed", "status", "message"), _row("---", "---", "---", "---", "---")]
+        for rel in sorted(seen):
+            e, label = seen[rel]
+            message = e.run.summary.get("message") or ""
+            rows.append(_row(f"`{rel}`", label or "all runs", _text(e.run.seed), e.status, _cell(message)))
+        lines += ["", "Matching runs that are listed but not averaged.", "", *rows]
+    else:
+        lines += ["", "None: every matching run completed and was averaged."]
+    if ctx.skipped:
+        names = ", ".join(f"`{ctx.rel(p)}`" for p in ctx.skipped)
+        lines += ["", f"Skipped as incomplete (still running, or no readable summary.json/config.yaml): {names}."]
+    return "\n".join(lines)
+
+
+def _md_deviations(ctx: _Context) -> str:
+    if not ctx.deviations:
+        return "## Deviations from the paper\n\nNone recorded in deviations.yaml."
+    rows = [_row("what", "paper", "we do", "why", "affects"), _row("---", "---", "---", "---", "---")]
+    for d in ctx.deviations:
+        affects = ", ".join(f"`{a}`" for a in d["affects"]) or "—"
+        rows.append(_row(_cell(d["what"]), _cell(d["paper"]), _cell(d["we_do"]), _cell(d["why"]), affects))
+    return "## Deviations from the paper\n\n" + "\n".join(rows)
+
+
+def _md_cost(ctx: _Context) -> str:
+    configs = ctx.configurations()
+    if not configs:
+        return ""
+    rows = [
+        _row("configuration", "runs", "wall time (s)", "steps/s", "parameters", "peak memory (MB)"),
+        _row("---", "---:", "---:", "---:", "---:", "---:"),
+    ]
+    for label, results in configs.items():
+        runs = _runs_of(results)
+        rows.append(_row(
+            label or "all runs", str(len(runs)),
+            *(_fmt(_mean_of(runs, key)) for key in ("wall_time_s", "steps_per_s", "params", "peak_memory_mb")),
+        ))
+    return "## Cost\n\nMeans over the completed runs of each configuration.\n\n" + "\n".join(rows)
+
+
+def _mean_of(runs: list[RunRecord], key: str) -> float | None:
+    xs = [float(v) for r in runs if isinstance(v := r.summary.get(key), (int, float)) and not isinstance(v, bool)]
+    return math.fsum(xs) / len(xs) if xs else None
+
+
+def _md_figures(figs: _Figures) -> str:
+    if not figs.curves:
+        return "## Learning curves\n\nNo metrics.jsonl points for the claimed metrics."
+    images = [f"![{metric}](figures/{name})" for metric, name in sorted(figs.curves.items())]
+    intro = "Mean over seeds per configuration; dashed lines are the paper's values."
+    return "## Learning curves\n\n" + intro + "\n\n" + "\n\n".join(images)
+
+
+def _md_error_analysis(ctx: _Context, figs: _Figures) -> str:
+    if not figs.analyses:
+        return ""
+    blocks = ["## Error analysis"]
+    for label, a in sorted(figs.analyses.items()):
+        blocks.append(_analysis_block(label or "all runs", a))
+    return "\n\n".join(blocks)
+
+
+def _analysis_block(label: str, a: _Analysis) -> str:
+    rows = [_row("class", "samples", "correct", "accuracy (%)", "most often predicted instead"),
+            _row("---", "---:", "---:", "---:", "---")]
+    for i, name in enumerate(a.class_names):
+        total, correct = sum(a.matrix[i]), a.matrix[i][i]
+        wrong = [(count, j) for j, count in enumerate(a.matrix[i]) if j != i and count > 0]
+        worst = max(wrong, key=lambda cj: (cj[0], -cj[1]), default=None)
+        rows.append(_row(
+            _cell(name), str(total), str(correct), _fmt(100.0 * correct / total) if total else "—",
+            f"{_cell(a.class_names[worst[1]])} ({worst[0]})" if worst else "—",
+        ))
+    lines = [f"### {label}", "", f"Confusion matrix summed over {a.runs} run(s); rows are true classes.",
+             "", f"![confusion matrix, {label}](figures/{a.png})", "", *rows]
+    lines += [f"\nNote: {note}." for note in a.notes]
+    return "\n".join(lines)
+
+
+def _md_provenance(ctx: _Context) -> str:
+    runs = _runs_of(ctx.results)
+    if not runs:
+        return "## Provenance\n\nNo completed runs were compared."
+    shas: Counter[tuple[str, str]] = Counter()
+    for run in runs:
+        git = _read_dict(run.path / "provenance.json").get("git")
+        git = git if isinstance(git, dict) else {}
+        shas[(str(git.get("sha") or "unknown"), _text(git.get("dirty")))] += 1
+    rows = [_row("git sha", "dirty", "runs"), _row("---", "---", "---:")]
+    rows += [_row(f"`{sha}`", dirty, str(n)) for (sha, dirty), n in sorted(shas.items())]
+    first = _read_dict(runs[0].path / "provenance.json")
+    packages = first.get("packages") if isinstance(first.get("packages"), dict) else {}
+    pkg_rows = [_row("package", "version"), _row("---", "---")]
+    pkg_rows += [_row(name, _text(version)) for name, version in sorted(packages.items())]
+    env = f"Python {_text(first.get('python'))}, device {_text(first.get('device'))}, as in `{ctx.rel(runs[0].path)}`."
+    return "## Provenance\n\n" + "\n".join(rows) + "\n\n" + env + "\n\n" + "\n".join(pkg_rows)
+
+
+def _md_rerun(ctx: _Context) -> str:
+    name = ctx.paper["name"]
+    commands = [_run_command(name, ctx.stage, selects, seeds) for selects, seeds in _rerun_plan(ctx)]
+    commands.append(f"workbench report {name}")
+    return "## How to re-run\n\n```bash\n" + "\n".join(commands) + "\n```"
+
+
+def _rerun_plan(ctx: _Context) -> list[tuple[list[dict[str, Any]], list[int]]]:
+    """One multirun when the selects form a full grid over the same keys, else one per select."""
+    by_label: dict[str, tuple[dict[str, Any], set[int]]] = {}
+    for result in ctx.results:
+        label = _config_label(result.claim.select)
+        select, seeds = by_label.setdefault(label, (dict(result.claim.select), set()))
+        seeds.update(r.seed for r in result.runs if r.seed is not None)
+        seeds.update(e.run.seed for e in result.excluded if e.run.seed is not None)
+    if not by_label:
+        return []
+    selects = [by_label[k][0] for k in sorted(by_label)]
+    all_seeds = sorted(set().union(*(s for _, s in by_label.values())))
+    if _is_grid(selects):
+        return [(selects, all_seeds)]
+    return [([by_label[k][0]], sorted(by_label[k][1])) for k in sorted(by_label)]
+
+
+def _is_grid(selects: list[dict[str, Any]]) -> bool:
+    keys = {tuple(sorted(s)) for s in selects}
+    if len(keys) != 1:
+        return False
+    (names,) = keys
+    axes = [sorted({_text(s[k]) for s in selects}) for k in names]
+    wanted = {tuple(combo) for combo in itertools.product(*axes)}
+    return wanted == {tuple(_text(s[k]) for k in names) for s in selects}
+
+
+def _run_command(paper: str, stage: str, selects: list[dict[str, Any]], seeds: list[int]) -> str:
+    keys = sorted({k for s in selects for k in s})
+    stage_value = ",".join(sorted({_text(s["stage"]) for s in selects if "stage" in s})) or stage
+    overrides = [f"{k}={','.join(sorted({_text(s[k]) for s in selects}))}" for k in keys if k != "stage"]
+    seed_list = ",".join(str(s) for s in seeds) or "0,1,2"
+    return " ".join([f"workbench run {paper} stage={stage_value} -m", *overrides, f"seed={seed_list}"])
+
+
+# --- formatting --------------------------------------------------------------------------------
+
+
+def _config_label(select: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={_text(v)}" for k, v in sorted(select.items()))
+
+
+def _slug(text: str) -> str:
+    """A file-name part: "test/acc" → "test_acc", "data=standard, model=cnn" → "data-standard_model-cnn"."""
+    text = text.replace("=", "-").replace(", ", "_").replace("/", "_")
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-_") or "all"
+
+
+def _fmt(x: float | int | None) -> str:
+    """A number for a table: integers as such, else at most 2 decimals from 1 up, 3 significant below."""
+    if x is None or isinstance(x, bool) or not math.isfinite(float(x)):
+        return "—"
+    x = float(x)
+    if x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    if abs(x) >= 1:
+        return f"{x:.2f}".rstrip("0").rstrip(".")
+    return f"{x:.3g}"
+
+
+def _unit(unit: str) -> str:
+    return unit if unit in ("%", "") else f" {unit}"
+
+
+def _pm(mean: float, std: float | None, n: int | None, unit: str) -> str:
+    text = _fmt(mean) + (f" ± {_fmt(std)}" if std is not None else "") + _unit(unit)
+    return text + (f" (n={n})" if n else "")
+
+
+def _text(x: Any) -> str:
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    return "—" if x is None else str(x)
+
+
+def _cell(text: Any) -> str:
+    """Table-safe: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _quote(text: str) -> str:
+    return f"“{_cell(text)}”"
+
+
+def _source(c: Claim) -> str:
+    s = c.source
+    parts = [f"arXiv {s.arxiv}"]
+    located = (("table", s.table), ("row", s.row), ("column", s.column))
+    parts += [f"{name} {value}" for name, value in located if value is not None]
+    if s.file:
+        parts.append(f"{s.file}:{s.line}" if s.line else s.file)
+    return ", ".join(parts)
+
+
+def _row(*cells: str) -> str:
+    return "| " + " | ".join(cells) + " |"

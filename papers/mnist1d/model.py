@@ -17,7 +17,7 @@ from einops import rearrange
 from torch import nn
 
 from papers.mnist1d.components import conv1d_output_length
-from workbench.errors import UserError
+from workbench import UserError
 
 
 class Logistic(nn.Module):

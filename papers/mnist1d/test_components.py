@@ -18,7 +18,7 @@ from papers.mnist1d.components import (
     shuffle_positions,
 )
 from papers.mnist1d.model import CNN, GRU, MLP, Logistic, build_model
-from workbench.errors import UserError
+from workbench import UserError
 
 NAMES = ["logistic", "mlp", "cnn", "gru"]
 

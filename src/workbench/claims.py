@@ -144,11 +144,14 @@ def run_matches(claim: Claim, config: dict[str, Any], stage: str = "reproduction
 
     The run's `choices.stage` must equal `stage` unless the claim selects a stage itself. Each
     select key is looked up in `choices` when it names a config group (model: cnn), otherwise as a
-    dotted path into the config (optim.lr: 0.01). A key the run lacks means no match.
+    dotted path into the config (optim.lr: 0.01). A key the run lacks means no match. Runs made
+    with a debug preset (debug=fast) never answer a claim unless the select names `debug`.
     """
     choices = config.get("choices") or {}
     if not isinstance(choices, dict):
         choices = {}
+    if choices.get("debug") is not None and "debug" not in claim.select:
+        return False
     wanted = dict(claim.select)
     wanted.setdefault("stage", stage)
     for key, want in wanted.items():

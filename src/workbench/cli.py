@@ -25,7 +25,7 @@ from workbench.registry import Paper, find_paper, list_papers, project_root
 from workbench.runner import RunOutcome, resume_run, start_run
 
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 app = typer.Typer(
     help="Re-implement ML papers in three gated stages and put your numbers beside the paper's.\n\n"
          "Typical path: workbench list -> workbench run <paper> stage=prototype -> "

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -88,10 +89,24 @@ def compose_config(conf_dir: Path, overrides: list[str]) -> DictConfig:
             )
             resolve_user_config(cfg)
             return cfg
+    except yaml.YAMLError:
+        raise find_broken_yaml(conf_dir) from None
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
         raise explain_compose_error(exc, conf_dir, overrides) from None
     finally:
         GlobalHydra.instance().clear()
+
+
+def find_broken_yaml(conf_dir: Path) -> ConfigError:
+    """Hydra's YAML errors do not name the file; find it and the line."""
+    for path in sorted(conf_dir.rglob("*.yaml")):
+        try:
+            yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f" line {mark.line + 1}:" if mark else ""
+            return ConfigError(f"{path}:{line} invalid YAML ({getattr(exc, 'problem', None) or exc}); fix the file")
+    return ConfigError(f"a config under {conf_dir} is not valid YAML; check the files you edited")
 
 
 def resolve_user_config(cfg: DictConfig) -> dict[str, Any]:
@@ -123,7 +138,7 @@ def validate_run(conf_dir: Path, overrides: list[str], multirun: bool) -> list[D
 
 def explain_compose_error(exc: Exception, conf_dir: Path, overrides: list[str]) -> ConfigError:
     """Turn Hydra's multi-line errors into one line that says what to do."""
-    text = str(exc)
+    text = f"{exc}\n{exc.__cause__ or ''}"
     missing_option = re.search(r"Could not find '([^']+)/([^']+)'", text)
     if isinstance(exc, MissingConfigException) and missing_option:
         group, option = missing_option.groups()
@@ -133,9 +148,9 @@ def explain_compose_error(exc: Exception, conf_dir: Path, overrides: list[str]) 
             f"no option '{option}' for '{group}' in {conf_dir / group}/.{hint} "
             f"Available: {', '.join(options) or 'none'}"
         )
-    missing_key = re.search(r"Key '([^']+)' is not in struct\s+full_key: (\S+)", text)
-    if missing_key:
-        full_key = missing_key.group(2)
+    missing_key = re.search(r"Could not override '([^']+)'", text)
+    if missing_key and "not in struct" in text:
+        full_key = missing_key.group(1)
         return ConfigError(
             f"unknown config key '{full_key}'.{did_you_mean_key(full_key, conf_dir, overrides)} "
             f"(`--cfg job` prints every key; prefix with + to add a new one)"

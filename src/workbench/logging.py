@@ -16,7 +16,7 @@ from rich.console import Console
 
 from workbench.files import atomic_write_json, atomic_write_text, json_safe
 
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)
 
 
 class WandbMirror:
@@ -106,6 +106,7 @@ class RunLogger:
         self.run_dir = run_dir
         self.console = bool(logger_cfg.get("console", True))
         self.metrics_path = run_dir / "metrics.jsonl"
+        run_dir.mkdir(parents=True, exist_ok=True)
         self._metrics = self.metrics_path.open("a", encoding="utf-8")
         self.mirrors: list[WandbMirror] = []
         if logger_cfg.get("wandb"):
@@ -118,6 +119,12 @@ class RunLogger:
         self._metrics.flush()
         for mirror in self.mirrors:
             mirror.log(step, split, metrics)
+
+    def rewind(self, step: int) -> None:
+        """On resume: keep the records up to the checkpoint's step, then append after them."""
+        self._metrics.close()
+        truncate_metrics(self.metrics_path, step)
+        self._metrics = self.metrics_path.open("a", encoding="utf-8")
 
     def sync(self) -> None:
         """Make metrics so far durable; called with every checkpoint."""

@@ -64,7 +64,8 @@ def start_run(root: Path, paper: Paper, config: dict[str, Any], choices: dict[st
         return run_component_tests(root, paper, config, overrides)
     trainer_cfg = TrainerConfig.from_dict(config["trainer"])
     seed_everything(int(config.get("seed", 0)))
-    experiment = build_experiment(root, paper, config)  # config errors surface before a folder exists
+    experiment = build_experiment(root, paper, config)
+    optimizers = experiment.optimizers()  # config errors (a bad lr) surface before a folder exists
     run_dir = new_run_dir(Path(config["paths"]["runs_dir"]), stage)
     atomic_write_yaml(run_dir / "config.yaml", config)
     atomic_write_yaml(run_dir / "overrides.yaml", list(overrides))
@@ -72,7 +73,7 @@ def start_run(root: Path, paper: Paper, config: dict[str, Any], choices: dict[st
     prov = provenance.collect(root, device, int(config.get("seed", 0)),
                               getattr(experiment, "data_fingerprint", None), argv=command)
     atomic_write_json(run_dir / "provenance.json", prov)
-    return execute(root, paper, run_dir, config, trainer_cfg, experiment, resume=False)
+    return execute(root, paper, run_dir, config, trainer_cfg, experiment, resume=False, optimizers=optimizers)
 
 
 def resume_run(root: Path, run_dir: Path) -> RunOutcome:
@@ -116,7 +117,7 @@ def build_experiment(root: Path, paper: Paper, config: dict[str, Any]) -> Any:
 
 
 def execute(root: Path, paper: Paper, run_dir: Path, config: dict[str, Any], trainer_cfg: TrainerConfig,
-            experiment: Any, resume: bool) -> RunOutcome:
+            experiment: Any, resume: bool, optimizers: tuple[Any, Any] | None = None) -> RunOutcome:
     stage = config["choices"].get("stage", "run")
     base = {
         "status": "running",
@@ -131,7 +132,7 @@ def execute(root: Path, paper: Paper, run_dir: Path, config: dict[str, Any], tra
                        group=f"{paper.name}-{stage}", job_type=stage, config=config)
     logger.write_summary(base)
     try:
-        result = Trainer(trainer_cfg, logger, run_dir / "checkpoints").fit(experiment, resume=resume)
+        result = Trainer(trainer_cfg, logger, run_dir / "checkpoints").fit(experiment, resume, optimizers)
     except BaseException as exc:
         failed = {**base, "status": "failed", "message": f"{type(exc).__name__}: {exc}", "finished_at": now_iso()}
         logger.close(failed)

@@ -24,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from workbench.errors import ConfigError, UserError
 from workbench.experiment import Experiment, count_parameters
 from workbench.files import atomic_write
-from workbench.logging import RunLogger, stderr, truncate_metrics
+from workbench.logging import RunLogger, stderr
 from workbench.seeding import rng_state, set_rng_state
 
 CHECKPOINT_NAMES = ("last.pt", "prev.pt")
@@ -214,13 +214,14 @@ class Trainer:
         self.logger = logger
         self.checkpoint_dir = checkpoint_dir
 
-    def fit(self, experiment: Experiment, resume: bool = False) -> FitResult:
+    def fit(self, experiment: Experiment, resume: bool = False, optimizers: tuple[Any, Any] | None = None) -> FitResult:
+        """Train to max_steps. `optimizers` is experiment.optimizers(), when the caller already made it."""
         cfg = self.cfg
         configure_torch(cfg)
         device = resolve_device(cfg.device)
         model = experiment.model.to(device)
         model.train()
-        optimizer, scheduler = experiment.optimizers()
+        optimizer, scheduler = optimizers if optimizers is not None else experiment.optimizers()
         state = TrainState()
         batches = self._batches(experiment)
         if resume:
@@ -329,7 +330,7 @@ class Trainer:
             for _ in range(state.step):  # replay the data order up to the checkpoint
                 next(batches)
         set_rng_state(payload["rng"])
-        truncate_metrics(self.logger.metrics_path, state.step)
+        self.logger.rewind(state.step)
         return state
 
     def _progress(self) -> Any:

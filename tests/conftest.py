@@ -1,0 +1,43 @@
+"""Shared fixtures: a throwaway project folder and a way to run the real `workbench` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """papers/ copied from the repo into tmp, so runs and reports never touch the real tree."""
+    root = tmp_path / "project"
+    shutil.copytree(REPO / "papers", root / "papers", ignore=shutil.ignore_patterns("__pycache__", "paper"))
+    monkeypatch.setenv("WORKBENCH_ROOT", str(root))
+    for var in ("WANDB_DIR", "WANDB_DATA_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR"):
+        folder = tmp_path / var.lower()
+        folder.mkdir()
+        monkeypatch.setenv(var, str(folder))
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    return root
+
+
+def workbench(root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run `python -m workbench ...` in the project folder, as a user would from a shell."""
+    full_env = {**os.environ, "WORKBENCH_ROOT": str(root), "COLUMNS": "200", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "workbench", *args], cwd=root, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def run_dirs(root: Path, stage: str) -> list[Path]:
+    return sorted((root / "reproductions" / "mnist1d" / "runs" / stage).glob("*-*"))
+
+
+def summary(run_dir: Path) -> dict:
+    return json.loads((run_dir / "summary.json").read_text())

@@ -1,0 +1,135 @@
+"""The generic trainer on a toy regression: determinism, resume, divergence, checkpoints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from workbench.errors import ConfigError, UserError
+from workbench.logging import RunLogger
+from workbench.seeding import seed_everything
+from workbench.trainer import Trainer, TrainerConfig, load_checkpoint
+
+
+class Crash(Exception):
+    """Stands in for a machine dying mid-run."""
+
+
+class Toy:
+    """y = x·w; dropout makes the global torch RNG matter, so a resume must restore it."""
+
+    def __init__(self, nan_at: int | None = None, crash_at: int | None = None) -> None:
+        g = torch.Generator().manual_seed(123)
+        self.x = torch.randn(256, 4, generator=g)
+        self.y = self.x @ torch.randn(4, 1, generator=g)
+        self.model = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Dropout(0.2), nn.Linear(16, 1))
+        self.nan_at, self.crash_at, self.calls = nan_at, crash_at, 0
+
+    def optimizers(self):
+        opt = torch.optim.Adam(self.model.parameters(), lr=1e-2)
+        return opt, torch.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.9)
+
+    def train_batches(self):
+        g = torch.Generator().manual_seed(7)
+        while True:
+            idx = torch.randint(0, len(self.x), (32,), generator=g)
+            yield self.x[idx], self.y[idx]
+
+    def train_step(self, batch):
+        self.calls += 1
+        if self.crash_at is not None and self.calls == self.crash_at:
+            raise Crash
+        x, y = batch
+        loss = F.mse_loss(self.model(x), y)
+        if self.nan_at is not None and self.calls >= self.nan_at:
+            loss = loss * float("nan")
+        return {"loss": loss, "abs_err": (self.model(x) - y).abs().mean()}
+
+    def evaluate(self):
+        return {"test/loss": F.mse_loss(self.model(self.x), self.y).item()}
+
+
+def fit(folder: Path, experiment: Toy, resume: bool = False, **overrides) -> dict:
+    options = {"max_steps": 60, "eval_every": 20, "log_every": 5, "checkpoint_every": 10, "progress": False, **overrides}
+    logger = RunLogger(folder, {"console": False, "wandb": None}, name="toy", group="toy", job_type="test", config={})
+    result = Trainer(TrainerConfig(**options), logger, folder / "checkpoints").fit(experiment, resume=resume)
+    summary = result.summary()
+    logger.close(summary)
+    return summary
+
+
+def fresh_toy(**kwargs) -> Toy:
+    seed_everything(0)
+    return Toy(**kwargs)
+
+
+def test_same_seed_gives_the_same_numbers(tmp_path):
+    a = fit(tmp_path / "a", fresh_toy())
+    b = fit(tmp_path / "b", fresh_toy())
+    assert a["status"] == "completed"
+    assert a["metrics"] == b["metrics"]
+    assert a["metrics"]["test/loss"] < a["gate"]["first_train_loss"]
+
+
+def test_resume_after_a_crash_ends_with_identical_metrics(tmp_path):
+    reference = fit(tmp_path / "ref", fresh_toy())
+    with pytest.raises(Crash):
+        fit(tmp_path / "run", fresh_toy(crash_at=35))  # last checkpoint: step 30
+    assert load_checkpoint(tmp_path / "run" / "checkpoints")["state"]["step"] == 30
+    resumed = fit(tmp_path / "run", fresh_toy(), resume=True)
+    assert resumed["status"] == "completed"
+    assert resumed["step"] == 60
+    assert resumed["metrics"] == reference["metrics"]
+    assert resumed["best"] == reference["best"]
+    assert (tmp_path / "run" / "metrics.jsonl").read_text() == (tmp_path / "ref" / "metrics.jsonl").read_text()
+
+
+def test_nan_loss_ends_the_run_as_diverged(tmp_path):
+    summary = fit(tmp_path, fresh_toy(nan_at=23))
+    assert summary["status"] == "diverged"
+    assert summary["step"] == 22
+    assert "nan at step 23" in summary["message"]
+    assert json.loads((tmp_path / "summary.json").read_text())["status"] == "diverged"
+
+
+def test_corrupt_last_checkpoint_falls_back_to_the_previous_one(tmp_path):
+    fit(tmp_path, fresh_toy(), max_steps=30)
+    folder = tmp_path / "checkpoints"
+    (folder / "last.pt").write_bytes(b"truncated")
+    payload = load_checkpoint(folder)
+    assert payload["state"]["step"] == 20
+    (folder / "prev.pt").write_bytes(b"")
+    with pytest.raises(UserError, match="no usable checkpoint"):
+        load_checkpoint(folder)
+
+
+def test_overfit_batch_drives_the_loss_down(tmp_path):
+    summary = fit(tmp_path, fresh_toy(), overfit_batch=True, max_steps=300, eval_every=300)
+    assert summary["gate"]["loss_fell"]
+    assert summary["gate"]["last_train_loss"] < 0.1 * summary["gate"]["first_train_loss"]
+
+
+def test_metrics_file_follows_the_contract(tmp_path):
+    fit(tmp_path, fresh_toy())
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    train = [r for r in records if r["split"] == "train"]
+    test = [r for r in records if r["split"] == "test"]
+    assert [r["step"] for r in train] == list(range(5, 61, 5))
+    assert [r["step"] for r in test] == [20, 40, 60]
+    assert set(train[0]) == {"step", "split", "loss", "abs_err"}
+
+
+@pytest.mark.parametrize(("key", "value"), [("max_steps", 0), ("eval_every", -5), ("log_every", 1.5), ("threads", 0)])
+def test_bad_trainer_values_are_refused_by_name(key, value):
+    with pytest.raises(ConfigError, match=f"trainer.{key}="):
+        TrainerConfig(**{key: value})
+
+
+def test_unknown_trainer_key_is_refused():
+    with pytest.raises(ConfigError, match="trainer.max_stepz is not a trainer option"):
+        TrainerConfig.from_dict({"max_stepz": 3})

@@ -97,6 +97,16 @@ def compose_config(conf_dir: Path, overrides: list[str]) -> DictConfig:
         GlobalHydra.instance().clear()
 
 
+def load_config(paper: str, overrides: list[str] | None = None) -> DictConfig:
+    """A paper's composed config, as `workbench run <paper> <overrides>` would see it (for tests)."""
+    from workbench.registry import find_paper, project_root
+
+    root = project_root()
+    set_project_root(root)
+    cfg = compose_config(find_paper(root, paper).conf_dir, list(overrides or []))
+    return OmegaConf.create(resolve_user_config(cfg))
+
+
 def find_broken_yaml(conf_dir: Path) -> ConfigError:
     """Hydra's YAML errors do not name the file; find it and the line."""
     for path in sorted(conf_dir.rglob("*.yaml")):

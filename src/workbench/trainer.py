@@ -374,3 +374,18 @@ def update_best(best: dict[str, dict[str, float]], metrics: dict[str, float], st
         better = old is None or (value < old["value"] if lower_is_better(key) else value > old["value"])
         if better:
             best[key] = {"value": value, "step": step}
+
+
+def quick_fit(experiment: Experiment, folder: Path, **options: Any) -> dict[str, Any]:
+    """Train outside the run-folder record, quietly: for a paper's own prototype tests.
+
+    `options` are TrainerConfig fields (max_steps=200, overfit_batch=True, ...). Returns the
+    summary a run would write (status, metrics, gate, ...); metrics.jsonl lands in `folder`.
+    """
+    logger = RunLogger(folder, {"console": False, "wandb": None}, name="quick", group="quick",
+                       job_type="test", config={})
+    cfg = TrainerConfig(**{"progress": False, **options})
+    result = Trainer(cfg, logger, folder / "checkpoints").fit(experiment)
+    summary = result.summary()
+    logger.close(summary)
+    return summary

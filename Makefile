@@ -1,0 +1,43 @@
+# Two commands a new machine needs (README): `make demo` and `make test`.
+# Both create .venv on first use and install the project with pinned versions.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+WB     := $(VENV)/bin/workbench
+STAMP  := $(VENV)/.installed
+SEEDS  ?= 0,1,2
+
+.PHONY: setup demo test test-repro test-all bench clean-runs
+
+setup: $(STAMP)
+
+# torch 2.13.0 is a CPU wheel on this machine's disk; elsewhere pip picks a release in pyproject's range.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0 \
+		|| echo "torch 2.13.0 is not available here; installing a torch release in pyproject's range"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+# MNIST-1D Table 1: 4 models x 2 data variants x 3 seeds, offline, then the report.
+demo: setup
+	$(WB) run mnist1d stage=reproduction -m model=logistic,mlp,cnn,gru data=standard,shuffled seed=$(SEEDS)
+	$(WB) report mnist1d
+
+# Fast tier: units, config composition, CLI, resume, W&B offline (well under 10 minutes).
+test: setup
+	$(PY) -m pytest; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests: that is a failure"; [ $$rc -eq 0 ]
+
+# Reproduction tier: the MNIST-1D table with one seed, verdicts checked (about 5 minutes).
+test-repro: setup
+	$(PY) -m pytest -m repro; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests: that is a failure"; [ $$rc -eq 0 ]
+
+test-all: test test-repro
+
+bench: setup
+	$(PY) benchmarks/trainer_overhead.py
+	$(PY) benchmarks/mnist1d_table.py
+
+clean-runs:
+	rm -rf reproductions/*/runs

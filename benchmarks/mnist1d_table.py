@@ -1,0 +1,44 @@
+"""Wall time of the whole MNIST-1D Table 1 (8 cells, one seed) through `workbench run -m`.
+
+Runs in a throwaway project folder (papers/ copied), so the repo's runs are untouched.
+Prints each cell's training time and the total wall time of the command. Target: < 3 min on 2 cores.
+Usage: python benchmarks/mnist1d_table.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp)
+        shutil.copytree(ROOT / "papers", project / "papers", ignore=shutil.ignore_patterns("__pycache__", "paper"))
+        command = [sys.executable, "-m", "workbench", "run", "mnist1d", "stage=reproduction", "-m",
+                   "model=logistic,mlp,cnn,gru", "data=standard,shuffled", "seed=0", "logger=none"]
+        start = time.perf_counter()
+        subprocess.run(command, cwd=project, env={**os.environ, "WORKBENCH_ROOT": str(project)}, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        total = time.perf_counter() - start
+        rows = []
+        for path in sorted((project / "reproductions" / "mnist1d" / "runs" / "reproduction").glob("*/summary.json")):
+            s = json.loads(path.read_text())
+            rows.append((s["choices"]["model"], s["choices"]["data"], s["wall_time_s"], s["steps_per_s"], s["metrics"]["test/acc"]))
+    print(f"{'model':10} {'data':9} {'train s':>8} {'steps/s':>8} {'test acc':>8}")
+    for model, data, wall, sps, acc in sorted(rows):
+        print(f"{model:10} {data:9} {wall:8.1f} {sps:8.0f} {acc:8.1f}")
+    print(f"training time, sum of cells: {sum(r[2] for r in rows):.1f} s")
+    print(f"wall time of the whole command: {total:.1f} s  (target < 180 s on 2 cores)")
+
+
+if __name__ == "__main__":
+    main()

@@ -14,11 +14,16 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def copy_project(root: Path) -> Path:
+    """papers/ copied from the repo, so runs and reports never touch the real tree."""
+    shutil.copytree(REPO / "papers", root / "papers", ignore=shutil.ignore_patterns("__pycache__", "paper"))
+    return root
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """papers/ copied from the repo into tmp, so runs and reports never touch the real tree."""
-    root = tmp_path / "project"
-    shutil.copytree(REPO / "papers", root / "papers", ignore=shutil.ignore_patterns("__pycache__", "paper"))
+    """A throwaway project folder with W&B pointed at tmp and offline."""
+    root = copy_project(tmp_path / "project")
     monkeypatch.setenv("WORKBENCH_ROOT", str(root))
     for var in ("WANDB_DIR", "WANDB_DATA_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR"):
         folder = tmp_path / var.lower()

@@ -9,7 +9,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import hydra
 import typer
@@ -22,7 +22,12 @@ from workbench import status as status_mod
 from workbench.config import SEARCHPATH_OVERRIDE, job_choices, resolve_user_config, set_project_root, split_run_args, validate_run
 from workbench.errors import UserError
 from workbench.registry import Paper, find_paper, list_papers, project_root
-from workbench.runner import RunOutcome, resume_run, start_run
+
+if TYPE_CHECKING:
+    from workbench.runner import RunOutcome
+
+# torch, matplotlib and wandb load inside the commands that need them (runner, report), so
+# help, list, status and config errors answer at once.
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -70,6 +75,8 @@ def run(ctx: typer.Context, paper: str = typer.Argument(..., help="Paper folder 
 
 @app.command(help="Continue a killed or interrupted run in its own folder, to the same final numbers.")
 def resume(run_dir: Path = typer.Argument(..., help="The run folder, e.g. reproductions/mnist1d/runs/reproduction/20261123-101500-a1b2c3.")) -> None:
+    from workbench.runner import resume_run
+
     root = project_root()
     set_project_root(root)
     outcome = resume_run(root, run_dir.resolve())
@@ -112,6 +119,8 @@ def list_cmd() -> None:
 
 def launch(root: Path, paper: Paper, flags: list[str], overrides: list[str], n_jobs: int) -> list[RunOutcome]:
     """Hand the command line to Hydra (so -m, --cfg, launchers behave as Hydra users expect)."""
+    from workbench.runner import RunOutcome, start_run
+
     outcomes: list[RunOutcome] = []
 
     def task(cfg: DictConfig) -> None:
@@ -144,7 +153,7 @@ def launch(root: Path, paper: Paper, flags: list[str], overrides: list[str], n_j
     return outcomes
 
 
-def report_outcome(outcome: RunOutcome, seconds: float) -> None:
+def report_outcome(outcome: "RunOutcome", seconds: float) -> None:
     summary = outcome.summary
     metrics = summary.get("metrics") or {}
     shown = " · ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, (int, float)) and not k.startswith("train/"))
@@ -155,7 +164,7 @@ def report_outcome(outcome: RunOutcome, seconds: float) -> None:
         err.print(f"  [{color}]{summary['message']}[/]")
 
 
-def finish_runs(outcomes: list[RunOutcome]) -> None:
+def finish_runs(outcomes: list["RunOutcome"]) -> None:
     bad = [o for o in outcomes if not o.ok]
     if len(outcomes) > 1:
         err.print(f"{len(outcomes) - len(bad)} of {len(outcomes)} runs completed")

@@ -171,6 +171,13 @@ def test_run_must_be_in_the_stage():
     assert not run_matches(Claim(**claim_with(select={"model": "cnn", "stage": "prototype"})), CONFIG)
 
 
+def test_runs_made_with_a_debug_preset_never_answer_a_claim():
+    debug = copy.deepcopy(CONFIG)
+    debug["choices"]["debug"] = "fast"
+    assert not run_matches(Claim(**CLAIM), debug)
+    assert run_matches(Claim(**claim_with(select={"model": "cnn", "debug": "fast"})), debug)
+
+
 def test_run_matches_dotted_paths_as_numbers_or_strings():
     def matches(select):
         return run_matches(Claim(**claim_with(select=select)), CONFIG)

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from workbench.errors import UserError
+from workbench.files import shown_path
 
 Scalar = str | int | float | bool | None
 
@@ -106,11 +107,11 @@ def load_claims(path: str | Path) -> list[Claim]:
     if data is None:
         return []
     if not isinstance(data, dict) or not isinstance(data.get("claims", []), list):
-        raise UserError(f"{_shown(path)}: expected a mapping with a list under 'claims:'. {_FIX}")
+        raise UserError(f"{shown_path(path)}: expected a mapping with a list under 'claims:'. {_FIX}")
     extra = sorted(set(data) - {"claims"})
     if extra:
         keys = ", ".join(map(repr, extra))
-        raise UserError(f"{_shown(path)}: unknown top-level key(s) {keys}; only 'claims' is allowed. Remove them.")
+        raise UserError(f"{shown_path(path)}: unknown top-level key(s) {keys}; only 'claims' is allowed. Remove them.")
     claims = _validate_entries(path, data.get("claims") or [], Claim, "claim", "id")
     _reject_duplicate_ids(path, claims)
     return claims
@@ -123,7 +124,7 @@ def load_deviations(path: str | Path) -> list[dict[str, Any]]:
     if data is None:
         return []
     if not isinstance(data, list):
-        raise UserError(f"{_shown(path)}: expected a YAML list of {{what, paper, we_do, why, affects}}. {_FIX}")
+        raise UserError(f"{shown_path(path)}: expected a YAML list of {{what, paper, we_do, why, affects}}. {_FIX}")
     return [d.model_dump() for d in _validate_entries(path, data, Deviation, "deviation", "what")]
 
 
@@ -164,33 +165,27 @@ def run_matches(claim: Claim, config: dict[str, Any], stage: str = "reproduction
 # --- loading helpers ---------------------------------------------------------------------------
 
 
-def _shown(path: Path) -> str:
-    """The path as the user would type it: relative to the working directory where possible."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def _read_yaml(path: Path) -> Any:
     if not path.is_file():
-        raise UserError(f"{_shown(path)}: file not found. Create it (schema in DESIGN.md).")
+        raise UserError(f"{shown_path(path)}: file not found. Create it (schema in DESIGN.md).")
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UserError(f"{_shown(path)}: not valid YAML{where}: {problem}. Fix the syntax.") from None
+        raise UserError(f"{shown_path(path)}: not valid YAML{where}: {problem}. Fix the syntax.") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{_shown(path)}: cannot read ({exc}).") from None
+        raise UserError(f"{shown_path(path)}: cannot read ({exc}).") from None
 
 
 def _validate_entries(path: Path, entries: list, model: type[BaseModel], noun: str, label_key: str) -> list:
     out = []
     for number, entry in enumerate(entries, start=1):
         label = entry.get(label_key) if isinstance(entry, dict) else None
-        where = f"{_shown(path)}: {noun} {number}" + (f" {label!r}" if isinstance(label, str) else "")
+        where = f"{shown_path(path)}: {noun} {number}" + (f" {label!r}" if isinstance(label, str) else "")
         if not isinstance(entry, dict):
             raise UserError(f"{where}: expected a mapping of fields, got {type(entry).__name__}. {_FIX}")
         try:
@@ -247,7 +242,7 @@ def _reject_duplicate_ids(path: Path, claims: list[Claim]) -> None:
     for number, claim in enumerate(claims, start=1):
         if claim.id in first_seen:
             raise UserError(
-                f"{_shown(path)}: claim {number} {claim.id!r}: field 'id': duplicate of claim "
+                f"{shown_path(path)}: claim {number} {claim.id!r}: field 'id': duplicate of claim "
                 f"{first_seen[claim.id]}. Give each claim a unique id."
             )
         first_seen[claim.id] = number

@@ -14,7 +14,6 @@ import json
 import math
 import os
 import re
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ import yaml
 
 from workbench.claims import Claim, load_claims, load_deviations, run_matches, tolerance_width
 from workbench.errors import UserError
+from workbench.files import atomic_write_bytes, json_safe, shown_path
 from workbench.stats import VERDICTS, SeedStats, summarize, verdict, welch_p
 
 SCHEMA_VERSION = 1
@@ -214,7 +214,7 @@ def write_report(paper_dir: Path, repro_dir: Path, stage: str = "reproduction") 
     claims = load_claims(paper_dir / "claims.yaml")
     deviations = _read_deviations(paper_dir / "deviations.yaml", claims)
     runs, skipped = load_runs(repro_dir / "runs")
-    results = compare(claims, runs, stage, claims_file=_shown(paper_dir / "claims.yaml"))
+    results = compare(claims, runs, stage, claims_file=shown_path(paper_dir / "claims.yaml"))
 
     ctx = _Context(paper, paper_dir, repro_dir, stage, claims, deviations, results, runs, skipped)
     figures = _make_figures(ctx)
@@ -224,10 +224,10 @@ def write_report(paper_dir: Path, repro_dir: Path, stage: str = "reproduction") 
     figures_dir = repro_dir / "figures"
     figures_dir.mkdir(parents=True, exist_ok=True)
     for name, png in sorted(figures.pngs.items()):
-        _write_atomic(figures_dir / name, png)
+        atomic_write_bytes(figures_dir / name, png)
     _remove_stale_figures(figures_dir, set(figures.pngs))
-    _write_atomic(repro_dir / "comparison.json", _dump_json(comparison).encode())
-    _write_atomic(repro_dir / "REPORT.md", markdown.encode())
+    atomic_write_bytes(repro_dir / "comparison.json", _dump_json(comparison).encode())
+    atomic_write_bytes(repro_dir / "REPORT.md", markdown.encode())
     return comparison
 
 
@@ -260,10 +260,10 @@ class _Context:
 
 def _read_paper(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise UserError(f"{_shown(path)}: file not found. Run `workbench fetch <arxiv id>` to create it.")
+        raise UserError(f"{shown_path(path)}: file not found. Run `workbench fetch <arxiv id>` to create it.")
     data = _read_yaml_quietly(path)
     if not isinstance(data, dict):
-        raise UserError(f"{_shown(path)}: expected a YAML mapping (name, arxiv_id, title, ...). Fix the file.")
+        raise UserError(f"{shown_path(path)}: expected a YAML mapping (name, arxiv_id, title, ...). Fix the file.")
     return {key: data.get(key) for key in PAPER_KEYS}
 
 
@@ -277,30 +277,14 @@ def _read_deviations(path: Path, claims: list[Claim]) -> list[dict[str, Any]]:
         for claim_id in dev["affects"]:
             if claim_id not in known:
                 raise UserError(
-                    f"{_shown(path)}: deviation {number} {dev['what']!r}: field 'affects': no claim "
+                    f"{shown_path(path)}: deviation {number} {dev['what']!r}: field 'affects': no claim "
                     f"{claim_id!r} in claims.yaml. Use a claim id from claims.yaml."
                 )
     return deviations
 
 
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file beside path, then os.replace: readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be read and committed
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _remove_stale_figures(figures_dir: Path, keep: set[str]) -> None:
@@ -315,7 +299,7 @@ def _remove_stale_figures(figures_dir: Path, keep: set[str]) -> None:
 
 def _comparison_dict(ctx: _Context) -> dict[str, Any]:
     counts = Counter(r.verdict for r in ctx.results)
-    return _json_safe(
+    return json_safe(
         {
             "schema_version": SCHEMA_VERSION,
             "paper": ctx.paper,
@@ -355,15 +339,6 @@ def _claim_entry(ctx: _Context, result: ClaimResult) -> dict[str, Any]:
     }
 
 
-def _json_safe(obj: Any) -> Any:
-    """NaN and ±inf become null: JSON has no such numbers and strict parsers reject them."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    return obj
 
 
 def _dump_json(obj: Any) -> str:

@@ -94,3 +94,16 @@ def test_resume_of_a_folder_that_is_not_a_run_is_one_line(project, tmp_path):
     proc = workbench(project, "resume", str(tmp_path))
     assert proc.returncode == 1
     assert "is not a run folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_sigterm_stops_a_whole_sweep_not_just_the_current_run(project):
+    env = {**os.environ, "WORKBENCH_ROOT": str(project)}
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", *RUN[:3], "-m", "model=mlp,cnn", *RUN[4:]],
+                            cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = wait_for_step(project, 200, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "sweep stopped after 1 of 2 runs" in stderr
+    assert run_dirs(project, "prototype") == [run]
+    assert summary(run)["status"] == "interrupted"

@@ -142,12 +142,19 @@ def launch(root: Path, paper: Paper, flags: list[str], overrides: list[str], n_j
         outcome.summary.setdefault("label", label)
         report_outcome(outcome, time.perf_counter() - started)
         outcomes.append(outcome)
+        if outcome.status == "interrupted":
+            raise KeyboardInterrupt  # Ctrl-C or SIGTERM stops the whole sweep, not just this run
 
     argv = sys.argv
     command = ["workbench", *argv[1:]]
     sys.argv = ["workbench", *flags, SEARCHPATH_OVERRIDE, *overrides]
     try:
         hydra.main(config_path=str(paper.conf_dir.resolve()), config_name="config", version_base="1.3")(task)()
+    except KeyboardInterrupt:
+        if n_jobs > 1:
+            err.print(f"[yellow]sweep stopped after {len(outcomes)} of {n_jobs} runs[/]")
+        if not outcomes or outcomes[-1].status != "interrupted":
+            outcomes.append(RunOutcome("interrupted", None, {"message": "stopped before the run started"}))
     finally:
         sys.argv = argv
     return outcomes

@@ -16,6 +16,7 @@ import typer
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from workbench import status as status_mod
@@ -134,11 +135,10 @@ def launch(root: Path, paper: Paper, flags: list[str], overrides: list[str], n_j
         try:
             outcome = start_run(root, paper, resolve_user_config(cfg), choices, job_overrides, command)
         except UserError as exc:
-            err.print(f"[red]error:[/] {exc}")
             outcome = RunOutcome("failed", None, {"message": str(exc)})
         except Exception:
-            err.print(f"[red]error:[/] the run crashed in the paper's code:\n{traceback.format_exc()}")
-            outcome = RunOutcome("failed", None, {"message": "crashed"})
+            err.print(traceback.format_exc(), highlight=False)
+            outcome = RunOutcome("failed", None, {"message": "the run crashed in the paper's code (traceback above)"})
         outcome.summary.setdefault("label", label)
         report_outcome(outcome, time.perf_counter() - started)
         outcomes.append(outcome)
@@ -162,13 +162,15 @@ def launch(root: Path, paper: Paper, flags: list[str], overrides: list[str], n_j
 
 def report_outcome(outcome: "RunOutcome", seconds: float) -> None:
     summary = outcome.summary
+    if outcome.run_dir is None:  # it never started: the message is the whole story
+        err.print(f"[red]error:[/] {escape(str(summary.get('message')))}", highlight=False)
+        return
     metrics = summary.get("metrics") or {}
     shown = " · ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, (int, float)) and not k.startswith("train/"))
     color = "green" if outcome.ok else "red"
-    where = f" -> {outcome.run_dir}" if outcome.run_dir else ""
-    err.print(f"  [{color}]{outcome.status}[/] in {seconds:.1f} s {shown}{where}")
+    err.print(f"  [{color}]{outcome.status}[/] in {seconds:.1f} s {shown} -> {outcome.run_dir}")
     if not outcome.ok and summary.get("message"):
-        err.print(f"  [{color}]{summary['message']}[/]")
+        err.print(f"  [{color}]{escape(summary['message'])}[/]")
 
 
 def finish_runs(outcomes: list["RunOutcome"]) -> None:
@@ -185,7 +187,7 @@ def main() -> None:
     except UserError as exc:
         if DEBUG["on"]:
             traceback.print_exc()
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)
 
 

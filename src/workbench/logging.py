@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from workbench.files import atomic_write_json, atomic_write_text, json_safe
 
@@ -65,7 +66,7 @@ class WandbMirror:
 
     def _fail(self, why: str) -> None:
         if not self.failed:
-            stderr.print(f"[yellow]warning:[/] W&B mirror disabled: {why}; the run and its local files go on")
+            stderr.print(f"[yellow]warning:[/] W&B mirror disabled: {escape(why)}; the run and its local files go on")
         self.failed = True
         self.run = None
 

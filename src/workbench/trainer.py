@@ -171,7 +171,7 @@ def load_checkpoint(folder: Path) -> dict[str, Any]:
             if not isinstance(payload, dict) or "model" not in payload or "state" not in payload:
                 raise ValueError("not a workbench checkpoint")
             if problems:
-                stderr.print(f"[yellow]warning:[/] {problems[-1]}; resuming from {path}")
+                stderr.print(f"warning: {problems[-1]}; resuming from {path}", markup=False)
             return payload
         except Exception as exc:
             problems.append(f"{path} is unreadable ({type(exc).__name__})")

@@ -418,18 +418,19 @@ def _row_metrics(row: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _mean_curve(runs: list[RunRecord], metric: str) -> tuple[list[float], list[float]]:
-    """Mean over seeds at each step that any seed logged."""
+def _mean_curve(runs: list[RunRecord], metric: str) -> tuple[list[float], list[float], list[float]]:
+    """Mean and std (ddof=1; 0 for one seed) over seeds at each step that any seed logged."""
     by_step: dict[float, list[float]] = defaultdict(list)
     for run in runs:
         for step, value in _curve(run, metric):
             by_step[step].append(value)
     steps = sorted(by_step)
-    return steps, [math.fsum(by_step[s]) / len(by_step[s]) for s in steps]
+    spread = [summarize(by_step[s]) for s in steps]
+    return steps, [x.mean for x in spread], [x.std for x in spread]
 
 
 def _learning_curve_png(ctx: _Context, metric: str) -> bytes | None:
-    fig, ax = _new_figure(7.0, 4.2)
+    fig, ax = _new_figure(9.5, 4.2)
     colors = iter(_palette())
     plotted = False
     for label, results in ctx.configurations().items():
@@ -437,10 +438,12 @@ def _learning_curve_png(ctx: _Context, metric: str) -> bytes | None:
         if not mine:
             continue
         runs = _runs_of(mine)
-        steps, means = _mean_curve(runs, metric)
+        steps, means, stds = _mean_curve(runs, metric)
         color = next(colors)
         if steps:
             ax.plot(steps, means, color=color, label=f"{label or 'all runs'} (n={len(runs)})")
+            ax.fill_between(steps, [m - d for m, d in zip(means, stds)], [m + d for m, d in zip(means, stds)],
+                            color=color, alpha=0.2, linewidth=0)
             plotted = True
         for claim in sorted({r.claim.id: r.claim for r in mine}.values(), key=lambda c: c.id):
             ax.axhline(claim.value, color=color, linestyle="--", linewidth=1)
@@ -448,8 +451,8 @@ def _learning_curve_png(ctx: _Context, metric: str) -> bytes | None:
         return None
     ax.set_xlabel("step")
     ax.set_ylabel(metric)
-    ax.set_title(f"{metric}: mean over seeds (dashed: paper)")
-    ax.legend(fontsize=8)
+    ax.set_title(f"{metric}: mean ± std over seeds (dashed: paper)")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(alpha=0.3)
     return _png(fig)
 
@@ -529,7 +532,8 @@ def _png(fig) -> bytes:
 
 
 def _palette() -> Iterable[str]:
-    return itertools.cycle(["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf"])
+    return itertools.cycle(["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf",
+                            "#e377c2", "#7f7f7f", "#bcbd22"])  # matplotlib's tab10
 
 
 # --- REPORT.md ---------------------------------------------------------------------------------

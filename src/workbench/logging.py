@@ -158,12 +158,3 @@ def truncate_metrics(path: Path, last_step: int) -> None:
             kept.append(line)
     atomic_write_text(path, "".join(f"{line}\n" for line in kept))
 
-
-def read_metrics(path: Path) -> list[dict[str, Any]]:
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return records

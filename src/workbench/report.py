@@ -26,6 +26,7 @@ import yaml
 from workbench.claims import Claim, load_claims, load_deviations, run_matches, tolerance_width
 from workbench.errors import UserError
 from workbench.files import atomic_write_bytes, json_safe, shown_path
+from workbench.registry import read_paper_yaml
 from workbench.stats import VERDICTS, SeedStats, summarize, verdict, welch_p
 
 SCHEMA_VERSION = 1
@@ -261,9 +262,7 @@ class _Context:
 def _read_paper(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise UserError(f"{shown_path(path)}: file not found. Run `workbench fetch <arxiv id>` to create it.")
-    data = _read_yaml_quietly(path)
-    if not isinstance(data, dict):
-        raise UserError(f"{shown_path(path)}: expected a YAML mapping (name, arxiv_id, title, ...). Fix the file.")
+    data = read_paper_yaml(path)
     return {key: data.get(key) for key in PAPER_KEYS}
 
 

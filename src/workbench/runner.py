@@ -55,6 +55,14 @@ def new_run_dir(runs_dir: Path, stage: str) -> Path:
             continue
 
 
+def open_run_dir(config: dict[str, Any], stage: str, overrides: list[str]) -> Path:
+    """A new run folder holding the resolved config and the overrides as typed."""
+    run_dir = new_run_dir(Path(config["paths"]["runs_dir"]), stage)
+    atomic_write_yaml(run_dir / "config.yaml", config)
+    atomic_write_yaml(run_dir / "overrides.yaml", list(overrides))
+    return run_dir
+
+
 def start_run(root: Path, paper: Paper, config: dict[str, Any], choices: dict[str, str],
               overrides: list[str], command: list[str] | None = None) -> RunOutcome:
     """A new run from a composed config (Hydra's node removed, interpolations resolved)."""
@@ -66,9 +74,7 @@ def start_run(root: Path, paper: Paper, config: dict[str, Any], choices: dict[st
     seed_everything(int(config.get("seed", 0)))
     experiment = build_experiment(root, paper, config)
     optimizers = experiment.optimizers()  # config errors (a bad lr) surface before a folder exists
-    run_dir = new_run_dir(Path(config["paths"]["runs_dir"]), stage)
-    atomic_write_yaml(run_dir / "config.yaml", config)
-    atomic_write_yaml(run_dir / "overrides.yaml", list(overrides))
+    run_dir = open_run_dir(config, stage, overrides)
     device = resolve_device(trainer_cfg.device)
     prov = provenance.collect(root, device, int(config.get("seed", 0)),
                               getattr(experiment, "data_fingerprint", None), argv=command)
@@ -94,17 +100,17 @@ def resume_run(root: Path, run_dir: Path) -> RunOutcome:
     trainer_cfg = TrainerConfig.from_dict(config["trainer"])
     seed_everything(int(config.get("seed", 0)))
     experiment = build_experiment(root, paper, config)
-    record_resume(run_dir)
+    record_resume(root, run_dir)
     return execute(root, paper, run_dir, config, trainer_cfg, experiment, resume=True)
 
 
-def record_resume(run_dir: Path) -> None:
+def record_resume(root: Path, run_dir: Path) -> None:
     path = run_dir / "provenance.json"
     prov = read_json(path) if path.exists() else {}
     prov.setdefault("resumed", []).append({
         "at": now_iso(),
         "command": provenance.redact_command(["workbench", *sys.argv[1:]]),
-        "git": provenance.git_state(Path(prov.get("cwd", "."))),
+        "git": provenance.git_state(root),
     })
     atomic_write_json(path, prov)
 
@@ -149,9 +155,7 @@ def run_component_tests(root: Path, paper: Paper, config: dict[str, Any], overri
     test_file = paper.dir / str(config["component_tests"])
     if not test_file.exists():
         raise UserError(f"{test_file} does not exist; stage 1 needs component tests (component_tests in conf/stage/component.yaml)")
-    run_dir = new_run_dir(Path(config["paths"]["runs_dir"]), "component")
-    atomic_write_yaml(run_dir / "config.yaml", config)
-    atomic_write_yaml(run_dir / "overrides.yaml", list(overrides))
+    run_dir = open_run_dir(config, "component", overrides)
     started = now_iso()
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(root), str(test_file)],

@@ -9,6 +9,7 @@ the step, checkpoint, status `interrupted`); progress bar; timing and memory.
 from __future__ import annotations
 
 import itertools
+from contextlib import nullcontext
 import math
 import resource
 import signal
@@ -335,20 +336,12 @@ class Trainer:
 
     def _progress(self) -> Any:
         if not (self.cfg.progress and self.logger.console):
-            return _NoProgress()
+            return nullcontext()
         return Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[info]}"),
             TimeElapsedColumn(), TimeRemainingColumn(), console=stderr, transient=False,
         )
-
-
-class _NoProgress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
 
 
 def progress_info(state: TrainState) -> str:

@@ -21,8 +21,10 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 # MNIST-1D Table 1: 4 models x 2 data variants x 3 seeds, offline, then the report.
+# The joblib launcher runs one job per core, each with one torch thread.
 demo: setup
-	$(WB) run mnist1d stage=reproduction -m model=logistic,mlp,cnn,gru data=standard,shuffled seed=$(SEEDS)
+	$(WB) run mnist1d stage=reproduction -m model=logistic,mlp,cnn,gru data=standard,shuffled seed=$(SEEDS) \
+		hydra/launcher=joblib
 	$(WB) report mnist1d
 
 # Fast tier: units, config composition, CLI, resume, W&B offline (well under 10 minutes).

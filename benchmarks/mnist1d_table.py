@@ -1,8 +1,10 @@
-"""Wall time of the whole MNIST-1D Table 1 (8 cells, one seed) through `workbench run -m`.
+"""Wall time of the whole MNIST-1D Table 1 (8 cells, one seed) through `workbench run -m`,
+jobs run sequentially (Hydra's basic launcher) and in parallel (hydra/launcher=joblib, one
+process per core, one torch thread each).
 
 Runs in a throwaway project folder (papers/ copied), so the repo's runs are untouched.
 Prints each cell's training time and the total wall time of the command. Target: < 3 min on 2 cores.
-Usage: python benchmarks/mnist1d_table.py
+Usage: python benchmarks/mnist1d_table.py [basic] [joblib]   (both by default)
 """
 
 from __future__ import annotations
@@ -19,12 +21,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def main() -> None:
+LAUNCHERS = {"basic": [], "joblib": ["hydra/launcher=joblib"]}
+
+
+def time_table(launcher: str) -> tuple[float, list[tuple]]:
+    """Run the 8 cells in a throwaway project; return the command's wall time and per-cell rows."""
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)
         shutil.copytree(ROOT / "papers", project / "papers", ignore=shutil.ignore_patterns("__pycache__", "paper"))
         command = [sys.executable, "-m", "workbench", "run", "mnist1d", "stage=reproduction", "-m",
-                   "model=logistic,mlp,cnn,gru", "data=standard,shuffled", "seed=0", "logger=none"]
+                   "model=logistic,mlp,cnn,gru", "data=standard,shuffled", "seed=0", "logger=none",
+                   *LAUNCHERS[launcher]]
         start = time.perf_counter()
         subprocess.run(command, cwd=project, env={**os.environ, "WORKBENCH_ROOT": str(project)}, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -32,12 +39,21 @@ def main() -> None:
         rows = []
         for path in sorted((project / "reproductions" / "mnist1d" / "runs" / "reproduction").glob("*/summary.json")):
             s = json.loads(path.read_text())
-            rows.append((s["choices"]["model"], s["choices"]["data"], s["wall_time_s"], s["steps_per_s"], s["metrics"]["test/acc"]))
-    print(f"{'model':10} {'data':9} {'train s':>8} {'steps/s':>8} {'test acc':>8}")
-    for model, data, wall, sps, acc in sorted(rows):
-        print(f"{model:10} {data:9} {wall:8.1f} {sps:8.0f} {acc:8.1f}")
-    print(f"training time, sum of cells: {sum(r[2] for r in rows):.1f} s")
-    print(f"wall time of the whole command: {total:.1f} s  (target < 180 s on 2 cores)")
+            rows.append((s["choices"]["model"], s["choices"]["data"], s["wall_time_s"], s["steps_per_s"],
+                         s["metrics"]["test/acc"]))
+    return total, sorted(rows)
+
+
+def main() -> None:
+    launchers = sys.argv[1:] or list(LAUNCHERS)
+    for launcher in launchers:
+        total, rows = time_table(launcher)
+        print(f"\nlauncher {launcher}")
+        print(f"{'model':10} {'data':9} {'train s':>8} {'steps/s':>8} {'test acc':>8}")
+        for model, data, wall, sps, acc in rows:
+            print(f"{model:10} {data:9} {wall:8.1f} {sps:8.0f} {acc:8.1f}")
+        print(f"training time, sum of cells: {sum(r[2] for r in rows):.1f} s")
+        print(f"wall time of the whole command: {total:.1f} s  (target < 180 s on 2 cores)")
 
 
 if __name__ == "__main__":

@@ -142,3 +142,13 @@ def test_report_status_and_list_after_a_reproduction_run(project):
     assert "checklist:" in status.stdout and "reproduction" in status.stdout and "missing" in status.stdout
     listing = workbench(project, "list")
     assert "mnist1d" in listing.stdout and "2011.14439" in listing.stdout
+
+
+def test_joblib_launcher_runs_jobs_in_worker_processes_and_counts_failures(project):
+    proc = workbench(project, "run", "mnist1d", "debug=fast", "-m", "model=logistic,mlp", "optim.lr=0.01,-1",
+                     "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    assert proc.returncode == 1  # two jobs have a negative lr
+    assert "2 of 4 runs completed" in proc.stderr
+    assert proc.stderr.count("optim.lr=-1 must be a positive number") == 2
+    runs = run_dirs(project, "prototype")
+    assert len(runs) == 2 and all(summary(r)["status"] == "completed" for r in runs)

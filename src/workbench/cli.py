@@ -22,6 +22,7 @@ from rich.table import Table
 from workbench import status as status_mod
 from workbench.config import SEARCHPATH_OVERRIDE, job_choices, resolve_user_config, set_project_root, split_run_args, validate_run
 from workbench.errors import UserError
+from workbench.files import read_json
 from workbench.registry import Paper, find_paper, list_papers, project_root
 
 if TYPE_CHECKING:
@@ -118,45 +119,79 @@ def list_cmd() -> None:
 # ---------------------------------------------------------------- hydra bridge
 
 
-def launch(root: Path, paper: Paper, flags: list[str], overrides: list[str], n_jobs: int) -> list[RunOutcome]:
-    """Hand the command line to Hydra (so -m, --cfg, launchers behave as Hydra users expect)."""
-    from workbench.runner import RunOutcome, start_run
+class JobTask:
+    """One job of `workbench run`, as Hydra calls it. A plain object, not a closure, so that
+    process-based launchers (hydra/launcher=joblib) can pickle it to their workers."""
 
-    outcomes: list[RunOutcome] = []
+    def __init__(self, root: Path, paper: Paper, command: list[str], n_jobs: int) -> None:
+        self.root, self.paper, self.command, self.n_jobs = root, paper, command, n_jobs
+        self.outcomes: list[RunOutcome] = []  # filled in this process only (the basic launcher)
 
-    def task(cfg: DictConfig) -> None:
+    def __call__(self, cfg: DictConfig) -> None:
+        from workbench.runner import RunOutcome, start_run
+
         hydra_cfg = HydraConfig.get()
         choices = job_choices(hydra_cfg)
         job_overrides = list(hydra_cfg.overrides.task)
         label = " ".join(job_overrides) or "defaults"
-        counter = f"[{len(outcomes) + 1}/{n_jobs}] " if n_jobs > 1 else ""
-        err.print(f"[bold]{counter}{paper.name}[/] {choices.get('stage', '')}: {label}")
+        counter = f"[{hydra_cfg.job.get('num', 0) + 1}/{self.n_jobs}] " if self.n_jobs > 1 else ""
+        err.print(f"[bold]{counter}{self.paper.name}[/] {choices.get('stage', '')}: {label}")
         started = time.perf_counter()
         try:
-            outcome = start_run(root, paper, resolve_user_config(cfg), choices, job_overrides, command)
+            outcome = start_run(self.root, self.paper, resolve_user_config(cfg), choices, job_overrides, self.command)
         except UserError as exc:
             outcome = RunOutcome("failed", None, {"message": str(exc)})
         except Exception:
             err.print(traceback.format_exc(), highlight=False)
             outcome = RunOutcome("failed", None, {"message": "the run crashed in the paper's code (traceback above)"})
-        outcome.summary.setdefault("label", label)
         report_outcome(outcome, time.perf_counter() - started)
-        outcomes.append(outcome)
+        self.outcomes.append(outcome)
         if outcome.status == "interrupted":
             raise KeyboardInterrupt  # Ctrl-C or SIGTERM stops the whole sweep, not just this run
 
+
+def launch(root: Path, paper: Paper, flags: list[str], overrides: list[str], n_jobs: int) -> list[RunOutcome]:
+    """Hand the command line to Hydra (so -m, --cfg, launchers behave as Hydra users expect)."""
+    from workbench.runner import RunOutcome
+
     argv = sys.argv
-    command = ["workbench", *argv[1:]]
+    task = JobTask(root, paper, ["workbench", *argv[1:]], n_jobs)
+    runs_dir = paper.repro_dir(root) / "runs"
+    before = set(run_folders(runs_dir))
     sys.argv = ["workbench", *flags, SEARCHPATH_OVERRIDE, *overrides]
     try:
         hydra.main(config_path=str(paper.conf_dir.resolve()), config_name="config", version_base="1.3")(task)()
     except KeyboardInterrupt:
         if n_jobs > 1:
-            err.print(f"[yellow]sweep stopped after {len(outcomes)} of {n_jobs} runs[/]")
-        if not outcomes or outcomes[-1].status != "interrupted":
-            outcomes.append(RunOutcome("interrupted", None, {"message": "stopped before the run started"}))
+            err.print(f"[yellow]sweep stopped after {len(task.outcomes)} of {n_jobs} runs[/]")
+        if not task.outcomes or task.outcomes[-1].status != "interrupted":
+            task.outcomes.append(RunOutcome("interrupted", None, {"message": "stopped before the run started"}))
     finally:
         sys.argv = argv
+    if task.outcomes or n_jobs == 0:
+        return task.outcomes
+    return outcomes_from_folders(sorted(set(run_folders(runs_dir)) - before), n_jobs)
+
+
+def run_folders(runs_dir: Path) -> list[Path]:
+    """runs/<stage>/<run>, without Hydra's own scratch folder (runs/.hydra)."""
+    return [p for p in runs_dir.glob("*/*") if p.is_dir() and not p.parent.name.startswith(".")]
+
+
+def outcomes_from_folders(new_runs: list[Path], n_jobs: int) -> list[RunOutcome]:
+    """Jobs that ran in other processes report through their run folders; a job that never made
+    one failed before it started (its error was printed by its worker)."""
+    from workbench.runner import RunOutcome
+
+    outcomes = []
+    for run in new_runs:
+        try:
+            summary = read_json(run / "summary.json")
+        except (OSError, ValueError):
+            summary = {"status": "failed", "message": f"{run} has no readable summary.json"}
+        outcomes.append(RunOutcome(summary.get("status", "failed"), run, summary))
+    missing = n_jobs - len(outcomes)
+    outcomes += [RunOutcome("failed", None, {"message": "did not start"}) for _ in range(max(0, missing))]
     return outcomes
 
 

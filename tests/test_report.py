@@ -179,7 +179,8 @@ def test_compare_counts_a_rerun_seed_once(project):
     write_run(repro, "20261124-090000-aaaaa9", seed=0, acc=99.0)  # seed 0 again, newer
     runs, _ = load_runs(repro / "runs")
     (cnn,) = compare([Claim(**CLAIMS[0])], runs)
-    assert cnn.values == [94.0, 95.0, 99.0]
+    assert [r.seed for r in cnn.runs] == [0, 1, 2]  # ordered by seed, whatever order they finished in
+    assert cnn.values == [99.0, 94.0, 95.0]  # seed 0's newer run replaces the older one
     assert ("20261123-110000-aaaaa0", "superseded") in [(e.run.path.name, e.status) for e in cnn.excluded]
 
 

@@ -185,7 +185,8 @@ def _latest_per_seed(completed: list[RunRecord], excluded: list[Excluded]) -> li
         if key in by_seed:
             excluded.append(Excluded(by_seed[key], "superseded"))
         by_seed[key] = run
-    return sorted(by_seed.values(), key=lambda r: str(r.path))
+    # by seed, not by folder: parallel launchers finish seeds in any order
+    return sorted(by_seed.values(), key=lambda r: (r.seed is None, r.seed if r.seed is not None else 0, str(r.path)))
 
 
 def _check_metric_is_logged(claim: Claim, completed: list[RunRecord], claims_file: str) -> None:

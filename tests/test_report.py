@@ -355,3 +355,40 @@ def test_a_run_lacking_the_metric_is_excluded_when_others_log_it(tmp_path):
     (result,) = compare([Claim(**CLAIMS[0])], runs)
     assert result.values == [94.0]
     assert [(e.run.path.name, e.status) for e in result.excluded] == [("20261123-110001-aaaaa1", "no metric")]
+
+
+def test_report_html_is_one_self_contained_page_with_the_table_and_figures(project):
+    from html.parser import HTMLParser
+
+    class Page(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.cells, self.images, self.links, self._in_cell = [], [], [], False
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag in ("td", "th"):
+                self._in_cell = True
+                self.cells.append("")
+            elif tag == "img":
+                self.images.append(attrs["src"])
+            elif tag in ("link", "script") and (attrs.get("href") or attrs.get("src")):
+                self.links.append(attrs.get("href") or attrs.get("src"))
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th"):
+                self._in_cell = False
+
+        def handle_data(self, data):
+            if self._in_cell:
+                self.cells[-1] += data
+
+    paper_dir, repro = project
+    write_report(paper_dir, repro)
+    page = Page()
+    page.feed((repro / "report.html").read_text())
+    assert "table1.cnn.standard.test_acc" in page.cells and "reproduced" in page.cells and "better" in page.cells
+    pngs = sorted((repro / "figures").glob("*.png"))
+    assert pngs and len(page.images) == len(pngs)
+    assert all(src.startswith("data:image/png;base64,") for src in page.images)  # readable offline
+    assert page.links == []  # nothing fetched from elsewhere

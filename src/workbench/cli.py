@@ -85,7 +85,7 @@ def resume(run_dir: Path = typer.Argument(..., help="The run folder, e.g. reprod
     finish_runs([outcome])
 
 
-@app.command(help="Write reproductions/<paper>/REPORT.md, comparison.json and figures/ from the runs.")
+@app.command(help="Write reproductions/<paper>/REPORT.md, report.html, comparison.json and figures/ from the runs.")
 def report(paper: str = typer.Argument(..., help="Paper folder name (or arXiv id).")) -> None:
     from workbench.report import write_report
 
@@ -95,7 +95,7 @@ def report(paper: str = typer.Argument(..., help="Paper folder name (or arXiv id
     console.print(status_mod.verdict_table(comparison["claims"]))
     summary = comparison["summary"]
     console.print(f"[bold]{summary['reproduced']} of {summary['total']} claims reproduced[/]")
-    console.print(f"wrote {found.repro_dir(root) / 'REPORT.md'} and comparison.json")
+    console.print(f"wrote REPORT.md, report.html, comparison.json and figures/ in {found.repro_dir(root)}")
 
 
 @app.command(help="Checklist progress, stage gates and claim verdicts, for one paper or all.")

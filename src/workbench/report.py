@@ -1,13 +1,15 @@
 """Paper vs ours: read finished runs, compare them with confirmed claims, write the report.
 
 Outputs, all in reproductions/<name>/ and all written atomically (temp file, then os.replace):
-comparison.json (versioned, machine-readable), REPORT.md (for people), figures/*.png.
+comparison.json (versioned, machine-readable), REPORT.md (for people), report.html (the same,
+one self-contained file with the figures inlined), figures/*.png.
 The same runs and claims give byte-identical REPORT.md and comparison.json apart from
 comparison.json's generated_at: every list is sorted and no clock or host enters REPORT.md.
 """
 
 from __future__ import annotations
 
+import base64
 import io
 import itertools
 import json
@@ -19,8 +21,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from html import escape as escape_html
 from typing import Any
 
+import markdown as markdown_lib
 import yaml
 
 from workbench.claims import Claim, load_claims, load_deviations, run_matches, tolerance_width
@@ -222,6 +226,7 @@ def write_report(paper_dir: Path, repro_dir: Path, stage: str = "reproduction") 
     figures = _make_figures(ctx)
     comparison = _comparison_dict(ctx)
     markdown = _render_markdown(ctx, figures)
+    html = _render_html(markdown, figures.pngs, title=f"Reproduction report: {paper.get('title') or paper['name']}")
 
     figures_dir = repro_dir / "figures"
     figures_dir.mkdir(parents=True, exist_ok=True)
@@ -230,7 +235,30 @@ def write_report(paper_dir: Path, repro_dir: Path, stage: str = "reproduction") 
     _remove_stale_figures(figures_dir, set(figures.pngs))
     atomic_write_bytes(repro_dir / "comparison.json", _dump_json(comparison).encode())
     atomic_write_bytes(repro_dir / "REPORT.md", markdown.encode())
+    atomic_write_bytes(repro_dir / "report.html", html.encode())
     return comparison
+
+
+HTML_STYLE = """
+body { font: 15px/1.5 system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+table { border-collapse: collapse; margin: 1rem 0; font-size: 14px; }
+th, td { border: 1px solid #ccc; padding: .3rem .6rem; vertical-align: top; }
+th { background: #f3f3f3; }
+img { max-width: 100%; }
+code { background: #f3f3f3; padding: 0 .2rem; }
+pre { background: #f3f3f3; padding: .6rem; overflow-x: auto; }
+"""
+
+
+def _render_html(markdown_text: str, pngs: dict[str, bytes], title: str) -> str:
+    """REPORT.md as one self-contained page: figures inlined as data URIs, readable offline."""
+    body = markdown_lib.markdown(markdown_text, extensions=["tables", "fenced_code"])
+    for name, png in sorted(pngs.items()):
+        data = base64.b64encode(png).decode("ascii")
+        body = body.replace(f'src="figures/{name}"', f'src="data:image/png;base64,{data}"')
+    return (f"<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>{escape_html(title)}</title>\n<style>{HTML_STYLE}</style>\n</head>\n"
+            f"<body>\n{body}\n</body>\n</html>\n")
 
 
 @dataclass

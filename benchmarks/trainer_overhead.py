@@ -19,9 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from papers.mnist1d.experiment import build  # noqa: E402
-from workbench.logging import RunLogger  # noqa: E402
 from workbench.seeding import seed_everything  # noqa: E402
-from workbench.trainer import Trainer, TrainerConfig, configure_torch  # noqa: E402
+from workbench.trainer import TrainerConfig, configure_torch, quick_fit  # noqa: E402
 
 REPEATS = 3
 CFG = OmegaConf.create({
@@ -58,13 +57,9 @@ def bare_loop(steps: int) -> tuple[float, float]:
 def workbench_trainer(steps: int, folder: Path) -> tuple[float, float]:
     seed_everything(0)
     exp = build(CFG)
-    cfg = TrainerConfig(max_steps=steps, eval_every=250, log_every=50, checkpoint_every=1000, progress=False)
-    logger = RunLogger(folder, {"console": False, "wandb": None}, name="bench", group="bench", job_type="bench", config={})
     start = time.perf_counter()
-    result = Trainer(cfg, logger, folder / "checkpoints").fit(exp)
-    elapsed = time.perf_counter() - start
-    logger.close(result.summary())
-    return elapsed, result.state.last_eval["test/acc"]
+    summary = quick_fit(exp, folder, max_steps=steps, eval_every=250, log_every=50, checkpoint_every=1000)
+    return time.perf_counter() - start, summary["metrics"]["test/acc"]
 
 
 def main() -> None:

@@ -11,9 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from workbench.errors import ConfigError, UserError
-from workbench.logging import RunLogger
 from workbench.seeding import seed_everything
-from workbench.trainer import Trainer, TrainerConfig, load_checkpoint
+from workbench.trainer import TrainerConfig, load_checkpoint, quick_fit
 
 
 class Crash(Exception):
@@ -55,12 +54,8 @@ class Toy:
 
 
 def fit(folder: Path, experiment: Toy, resume: bool = False, **overrides) -> dict:
-    options = {"max_steps": 60, "eval_every": 20, "log_every": 5, "checkpoint_every": 10, "progress": False, **overrides}
-    logger = RunLogger(folder, {"console": False, "wandb": None}, name="toy", group="toy", job_type="test", config={})
-    result = Trainer(TrainerConfig(**options), logger, folder / "checkpoints").fit(experiment, resume=resume)
-    summary = result.summary()
-    logger.close(summary)
-    return summary
+    options = {"max_steps": 60, "eval_every": 20, "log_every": 5, "checkpoint_every": 10, **overrides}
+    return quick_fit(experiment, folder, resume, **options)
 
 
 def fresh_toy(**kwargs) -> Toy:

@@ -369,16 +369,17 @@ def update_best(best: dict[str, dict[str, float]], metrics: dict[str, float], st
             best[key] = {"value": value, "step": step}
 
 
-def quick_fit(experiment: Experiment, folder: Path, **options: Any) -> dict[str, Any]:
+def quick_fit(experiment: Experiment, folder: Path, resume: bool = False, **options: Any) -> dict[str, Any]:
     """Train outside the run-folder record, quietly: for a paper's own prototype tests.
 
     `options` are TrainerConfig fields (max_steps=200, overfit_batch=True, ...). Returns the
-    summary a run would write (status, metrics, gate, ...); metrics.jsonl lands in `folder`.
+    summary a run would write (status, metrics, gate, ...); metrics.jsonl and checkpoints land in
+    `folder`, and resume=True continues from them.
     """
     logger = RunLogger(folder, {"console": False, "wandb": None}, name="quick", group="quick",
                        job_type="test", config={})
     cfg = TrainerConfig(**{"progress": False, **options})
-    result = Trainer(cfg, logger, folder / "checkpoints").fit(experiment)
+    result = Trainer(cfg, logger, folder / "checkpoints").fit(experiment, resume)
     summary = result.summary()
     logger.close(summary)
     return summary

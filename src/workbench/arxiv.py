@@ -267,6 +267,7 @@ def metadata_from_result(result: Any, base_url: str) -> dict[str, Any]:
 
 
 def _stream_to_file(response: requests.Response, dest: Path, what: str, progress: bool) -> None:
+    from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
     expected = response.headers.get("Content-Length")
@@ -277,7 +278,8 @@ def _stream_to_file(response: requests.Response, dest: Path, what: str, progress
     received = 0
     columns = ("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())
     try:
-        with os.fdopen(fd, "wb") as handle, Progress(*columns, disable=not progress, transient=True) as bar:
+        with os.fdopen(fd, "wb") as handle, Progress(*columns, console=Console(stderr=True), disable=not progress,
+                                                                 transient=True) as bar:
             task = bar.add_task(what, total=total)
             try:
                 for chunk in response.iter_content(chunk_size=1 << 16):

@@ -56,7 +56,8 @@ class FakeArxiv:
         self.scripts: dict[str, list[Reply]] = {}
         self.requests: list[str] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self.stopped = False
 
     @property
     def url(self) -> str:
@@ -71,6 +72,9 @@ class FakeArxiv:
         return self
 
     def stop(self) -> None:
+        if self.stopped:
+            return
+        self.stopped = True
         self.server.shutdown()
         self.server.server_close()
 

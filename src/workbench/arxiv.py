@@ -73,13 +73,20 @@ def parse_id(text: str) -> ArxivId:
         match = pattern.fullmatch(core)
         if match:
             version = int(match.group(2)) if match.group(2) else None
-            if version == 0:
+            if version == 0 or (pattern is NEW_ID and not _valid_new_number(match.group(1))):
                 break
             return ArxivId(match.group(1), version)
     raise UserError(
         f"'{text}' is not an arXiv id; use a form like 2011.14439, 2011.14439v2, arXiv:2011.14439, "
         "https://arxiv.org/abs/2011.14439 or hep-th/9901001"
     )
+
+
+def _valid_new_number(base: str) -> bool:
+    """YYMM with a real month; 4 digits after the dot until 1412, 5 from 1501 on."""
+    yymm, number = base.split(".")
+    month_ok = 1 <= int(yymm[2:]) <= 12
+    return month_ok and len(number) == (5 if yymm >= "1501" else 4)
 
 
 # ---------------------------------------------------------------- HTTP

@@ -22,6 +22,7 @@ from workbench.eprint import SourceLine
 
 MAX_CELLS = 50_000
 MAX_CELL_CHARS = 300
+MAX_GROUP_CHARS = 20_000  # no caption, title or cell argument is longer; bounds work on broken input
 
 
 @dataclass
@@ -48,9 +49,10 @@ class Document:
 
 def read_group(text: str, start: int, open_: str = "{", close: str = "}") -> tuple[str, int]:
     """The contents of the balanced group opening at text[start]; (contents, index after it).
-    An unbalanced group runs to the end of the text."""
+    An unbalanced group runs to the end of the text, or MAX_GROUP_CHARS at most."""
     depth, i = 0, start
-    while i < len(text):
+    end = min(len(text), start + MAX_GROUP_CHARS)
+    while i < end:
         ch = text[i]
         if ch == "\\":
             i += 2
@@ -62,7 +64,7 @@ def read_group(text: str, start: int, open_: str = "{", close: str = "}") -> tup
             if depth == 0:
                 return text[start + 1:i], i + 1
         i += 1
-    return text[start + 1:], len(text)
+    return text[start + 1:end], end
 
 
 def skip_spaces(text: str, i: int) -> int:
@@ -152,9 +154,10 @@ def sections(doc: Document) -> list[Section]:
     counters = [0, 0, 0]
     lettered = False
     found = []
-    for match in SECTION.finditer(doc.text, start, stop):
+    position = start
+    while match := SECTION.search(doc.text, position, stop):
         level = LEVELS[match.group(1)]
-        (title,), _ = read_args(doc.text, match.end(), 1)
+        (title,), position = read_args(doc.text, match.end(), 1)  # go on after the title: linear time
         number = ""
         if not match.group(2):
             if 0 <= appendix_at < match.start() and not lettered and level == 1:
@@ -250,7 +253,8 @@ def cell_text(latex: str) -> str:
     text = text.replace("$", "").replace("{,}", ",")
     text = EXPONENT.sub(lambda m: "e" + m.group(1).replace(" ", ""), text)
     text = COMMAND.sub(" ", text)
-    text = SUPERSCRIPT.sub(" ", text) if not POWER_OF_TEN.match(text.strip()) else text
+    if not POWER_OF_TEN.match(text.strip()):
+        text = SUPERSCRIPT.sub(" ", text).replace("^", " ")  # footnote marks: ^{a}, ^*, a bare ^ left by \dagger
     text = text.replace("_", " ").replace("{", " ").replace("}", " ").replace("*", " ")
     text = THOUSANDS.sub(r"\1\2", text)
     return SPACES.sub(" ", text).strip()

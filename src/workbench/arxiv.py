@@ -283,9 +283,10 @@ def _stream_to_file(response: requests.Response, dest: Path, what: str, progress
         raise UserError(f"the {what} is {total} bytes, over the {MAX_DOWNLOAD_BYTES}-byte cap; fetch it by hand and use --from")
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     received = 0
+    stderr = Console(stderr=True)
     columns = ("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())
     try:
-        with os.fdopen(fd, "wb") as handle, Progress(*columns, console=Console(stderr=True), disable=not progress,
+        with os.fdopen(fd, "wb") as handle, Progress(*columns, console=stderr, disable=not (progress and stderr.is_terminal),
                                                                  transient=True) as bar:
             task = bar.add_task(what, total=total)
             try:

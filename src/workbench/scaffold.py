@@ -77,6 +77,8 @@ def fetch_paper(root: Path, id_text: str | None, name: str | None = None, from_f
     if name is not None:
         check_name(name)
     folder = _existing_folder(root, paper_id, name)
+    if folder is None and name is not None:
+        _check_target_free(root / "papers" / name)  # before any download
     if from_file is not None:
         material = _local_material(from_file, paper_id)
     else:
@@ -164,7 +166,7 @@ def _scaffold(root: Path, material: Material, existing: Path | None, name: str |
         if existing is None:
             name = name or default_name(meta)
             target = papers_dir / name
-            _check_target_free(target, meta["arxiv_id"])
+            _check_target_free(target)
         else:
             name, target = existing.name, existing
         arxiv = _arxiv_label(meta)
@@ -177,6 +179,8 @@ def _scaffold(root: Path, material: Material, existing: Path | None, name: str |
                 _write_new(staging / rel, text)
             atomic_write_text(staging / "paper.yaml", paper_yaml)
             _write_manifest(staging, {rel: _sha(text) for rel, text in files.items()})
+            if target.is_dir():
+                target.rmdir()  # an empty folder the user made: _check_target_free allowed it
             os.replace(staging, target)
             result.written = sorted(files)
         else:
@@ -187,7 +191,7 @@ def _scaffold(root: Path, material: Material, existing: Path | None, name: str |
     return result
 
 
-def _check_target_free(target: Path, arxiv_id: str) -> None:
+def _check_target_free(target: Path) -> None:
     if target.is_file() or target.is_symlink():
         raise UserError(f"{target} is a file, not a folder; move it or choose another --name")
     if target.is_dir():
@@ -197,7 +201,6 @@ def _check_target_free(target: Path, arxiv_id: str) -> None:
             raise UserError(f"{target} already holds another paper (arXiv {other}); choose another --name")
         if any(target.iterdir()):
             raise UserError(f"{target} exists and is not a paper folder; move it or choose another --name")
-        target.rmdir()
 
 
 def _arxiv_label(meta: dict[str, Any]) -> str:

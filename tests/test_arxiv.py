@@ -232,3 +232,20 @@ def test_cache_root_follows_workbench_cache(monkeypatch, tmp_path):
     assert cache_root() == tmp_path / "arxiv"
     monkeypatch.delenv("WORKBENCH_CACHE")
     assert cache_root() == Path.home() / ".cache" / "workbench" / "arxiv"
+
+
+def test_a_full_disk_is_one_clear_error_and_leaves_no_partial_entry(fake, cache, monkeypatch):
+    import errno
+
+    from workbench import arxiv as arxiv_mod
+
+    fake.add_paper(HNN, 1, source_tarball())
+
+    def disk_full(response, dest, what, progress):
+        dest.write_bytes(b"%PDF-1.4 half")  # what a real full disk leaves: a partial file
+        raise OSError(errno.ENOSPC, "No space left on device", str(dest))
+
+    monkeypatch.setattr(arxiv_mod, "_stream_to_file", disk_full)
+    with pytest.raises(UserError, match=r"cannot write the cache entry .*1906.01563v1 \(No space left on device\); free some space"):
+        fetch_to_cache(parse_id(HNN), service(fake), say=quiet)
+    assert not any(cache.iterdir())

@@ -31,7 +31,7 @@ def fake():
 
 @pytest.fixture
 def env(fake, tmp_path) -> dict[str, str]:
-    return {**fake.env, "WORKBENCH_CACHE": str(tmp_path / "cache")}
+    return {**fake.env, "WORKBENCH_CACHE": str(tmp_path / "cache"), "WORKBENCH_ARXIV_BACKOFF": "0.01"}
 
 
 def fetch(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:

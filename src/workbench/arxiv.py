@@ -188,9 +188,14 @@ class Arxiv:
             self.http = Http(allowed_hosts=hosts)
 
     @classmethod
-    def from_env(cls, **kwargs: Any) -> Arxiv:
-        return cls(base_url=os.environ.get("WORKBENCH_ARXIV_URL", DEFAULT_BASE_URL),
-                   api_url=os.environ.get("WORKBENCH_ARXIV_API_URL", DEFAULT_API_URL), **kwargs)
+    def from_env(cls) -> Arxiv:
+        """WORKBENCH_ARXIV_URL, WORKBENCH_ARXIV_API_URL, and WORKBENCH_ARXIV_RETRIES /
+        WORKBENCH_ARXIV_BACKOFF (seconds before the first retry) for slow mirrors or impatient tests."""
+        service = cls(base_url=os.environ.get("WORKBENCH_ARXIV_URL", DEFAULT_BASE_URL),
+                      api_url=os.environ.get("WORKBENCH_ARXIV_API_URL", DEFAULT_API_URL))
+        service.http.retries = int(_env_number("WORKBENCH_ARXIV_RETRIES", service.http.retries))
+        service.http.backoff = _env_number("WORKBENCH_ARXIV_BACKOFF", service.http.backoff)
+        return service
 
     def metadata(self, paper_id: ArxivId) -> dict[str, Any]:
         """Title, authors, dates, version and links from the Atom API, via the `arxiv` package."""
@@ -233,6 +238,19 @@ class Arxiv:
 
     def bibtex_url(self, paper_id: ArxivId) -> str:
         return f"{self.base_url}/bibtex/{paper_id.base}"
+
+
+def _env_number(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise UserError(f"{name}={value} is not a number; unset it or give one like 2") from None
+    if number < 0:
+        raise UserError(f"{name}={value} must not be negative")
+    return number
 
 
 class MissingOnArxiv(Exception):

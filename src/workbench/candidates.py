@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from workbench.claims import Claim, load_claims
@@ -20,6 +22,27 @@ from workbench.registry import Paper
 
 ENTRY = re.compile(r"^(\s*)- id:\s*(.+?)\s*$")
 STATUS = re.compile(r"^(\s*)status:\s*(\S+)\s*$")
+
+
+def show(console: Console, paper: Paper) -> None:
+    """`workbench claims <paper>`: every claim, then the cells that could not be read."""
+    listed = load_claims(paper.dir / "claims.yaml")
+    console.print(claims_table(paper, listed))
+    unparsed = unparsed_cells(paper)
+    for cell in unparsed:
+        console.print(f"  not read as a number: table {cell['table']}, {escape(str(cell['row']))} | "
+                      f"{escape(str(cell['column']))}: {escape(cell['text'])} ({cell['file']}:{cell['line']})", highlight=False)
+    console.print(f"{sum(c.status == 'confirmed' for c in listed)} confirmed, "
+                  f"{sum(c.status == 'candidate' for c in listed)} candidates, {len(unparsed)} cells not read. "
+                  f"Confirm with `workbench claims {paper.name} --confirm <id> ...` or edit claims.yaml.")
+
+
+def confirm_and_report(console: Console, paper: Paper, ids: list[str]) -> None:
+    unselected = confirm(paper, ids)
+    console.print(f"confirmed {len(ids)} claim(s) in {paper.dir / 'claims.yaml'}")
+    for claim_id in unselected:
+        console.print(f"  [yellow]{claim_id}: select is empty[/], so every reproduction run answers it; "
+                      "set select (e.g. {model: cnn}) and check metric, goal and tolerance in claims.yaml")
 
 
 def claims_table(paper: Paper, claims: list[Claim]) -> Table:
@@ -46,7 +69,8 @@ def unparsed_cells(paper: Paper) -> list[dict[str, Any]]:
 
 
 def confirm(paper: Paper, ids: list[str]) -> list[str]:
-    """Set status: confirmed for each id; an unknown id changes nothing and names the close ones."""
+    """Set status: confirmed for each id; an unknown id changes nothing and names the close ones.
+    Returns the ids whose `select` is empty (they would match every run: the user must set it)."""
     path = paper.dir / "claims.yaml"
     claims = {c.id: c for c in load_claims(path)}
     unknown = [i for i in ids if i not in claims]

@@ -35,7 +35,7 @@ console = Console()
 err = Console(stderr=True, soft_wrap=True)
 app = typer.Typer(
     help="Re-implement ML papers in three gated stages and put your numbers beside the paper's.\n\n"
-         "Typical path: workbench list -> workbench run <paper> stage=prototype -> "
+         "Typical path: workbench fetch <arXiv id> -> workbench claims <paper> -> workbench run <paper> stage=prototype -> "
          "workbench run <paper> stage=reproduction -m seed=0,1,2 -> workbench report <paper>.",
     no_args_is_help=True,
     add_completion=False,
@@ -118,36 +118,23 @@ def fetch(
     console.print(f"next: $EDITOR papers/{done.name}/CHECKLIST.md, then `workbench claims {done.name}`")
 
 
-@app.command(help="List a paper's claims (candidates read from its LaTeX tables, and confirmed ones) with "
-                  "table, row, column and source line; --confirm marks candidates as confirmed in claims.yaml.")
+@app.command(help="List a paper's claims (candidates read from its LaTeX tables, and confirmed ones) with table, "
+                  "row, column and source line. [cyan]workbench claims hnn --confirm table1.spring.hnn table1.pendulum.hnn[/] "
+                  "marks candidates confirmed in claims.yaml (or edit the file by hand).")
 def claims(
     paper: str = typer.Argument(..., help="Paper folder name (or arXiv id)."),
-    confirm: Optional[list[str]] = typer.Option(None, "--confirm", help="Claim id(s) to mark confirmed; repeat the option or list them after it."),
-    extra_ids: Optional[list[str]] = typer.Argument(None, hidden=True),
+    confirm: Optional[list[str]] = typer.Option(None, "--confirm", help="Claim id(s) to mark confirmed; more ids may follow it."),
+    more_ids: Optional[list[str]] = typer.Argument(None, metavar="MORE_IDS", hidden=True),
 ) -> None:
     from workbench import candidates
-    from workbench.claims import load_claims
 
     found = find_paper(project_root(), paper)
-    to_confirm = [*(confirm or []), *(extra_ids or [])]
-    if extra_ids and not confirm:
-        raise UserError(f"unexpected arguments {' '.join(extra_ids)}; to confirm claims use --confirm <id> ...")
-    if to_confirm:
-        unselected = candidates.confirm(found, to_confirm)
-        console.print(f"confirmed {len(to_confirm)} claim(s) in {found.dir / 'claims.yaml'}")
-        for claim_id in unselected:
-            console.print(f"  [yellow]{claim_id}: select is empty[/], so every reproduction run answers it; "
-                          "set select (e.g. {model: cnn}) and check metric, goal and tolerance in claims.yaml")
-        return
-    listed = load_claims(found.dir / "claims.yaml")
-    console.print(candidates.claims_table(found, listed))
-    unparsed = candidates.unparsed_cells(found)
-    for cell in unparsed:
-        console.print(f"  not read as a number: table {cell['table']}, {cell['row']} | {cell['column']}: "
-                      f"{escape(cell['text'])} ({cell['file']}:{cell['line']})", highlight=False)
-    console.print(f"{sum(c.status == 'confirmed' for c in listed)} confirmed, "
-                  f"{sum(c.status == 'candidate' for c in listed)} candidates, {len(unparsed)} cells not read. "
-                  f"Confirm with `workbench claims {found.name} --confirm <id> ...` or edit claims.yaml.")
+    if more_ids and not confirm:
+        raise UserError(f"unexpected arguments {' '.join(more_ids)}; to confirm claims use --confirm <id> ...")
+    if confirm:
+        candidates.confirm_and_report(console, found, [*confirm, *(more_ids or [])])
+    else:
+        candidates.show(console, found)
 
 
 @app.command(help="Continue a killed or interrupted run in its own folder, to the same final numbers.")

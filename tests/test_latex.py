@@ -198,3 +198,36 @@ def test_adversarial_input_ends(junk):
     latex.sections(doc)
     tables = latex.tables(doc)
     assert sum(len(t.candidates) + len(t.unparsed) for t in tables) <= latex.MAX_CELLS
+
+
+def test_grouped_rows_and_a_three_level_header():
+    """Knowledge-editing style: model groups as \\multicolumn rows between \\midrules, an arrow
+    in a group header, \\resizebox around the tabular."""
+    doc = document(r"""\begin{table}[h]
+\caption{Locality of editors.}\label{tab:locality}
+\resizebox{\textwidth}{!}{
+\begin{tabular}{l cc cc}
+\toprule
+\multirow{3}{*}{\textbf{Editor}} & \multicolumn{4}{c}{\textbf{Locality} $\downarrow$} \\
+\cmidrule(lr){2-5}
+& \multicolumn{2}{c}{\textbf{Neighborhood}} & \multicolumn{2}{c}{\textbf{Distracting}} \\
+\cmidrule(lr){2-3} \cmidrule(lr){4-5}
+& First & Differing & First & Differing \\
+\midrule
+\multicolumn{5}{l}{GPT-J} \\
+\midrule
+ROME & 0.12 & 0.30 & \textbf{0.05} & 0.41 \\
+\midrule
+\multicolumn{5}{l}{Llama-2} \\
+\midrule
+ROME & 0.20 & -- & 0.07 & 0.52 \\
+\bottomrule
+\end{tabular}}
+\end{table}""")
+    (table,) = latex.tables(doc)
+    found = {c.id: c for c in table.candidates}
+    first = found["table1.gpt_j_rome.locality_neighborhood_first"]
+    assert (first.row, first.column, first.value, first.goal) == ("GPT-J / ROME", "Locality / Neighborhood / First", 0.12, "min")
+    assert found["table1.gpt_j_rome.locality_distracting_first"].best
+    assert found["table1.llama_2_rome.locality_distracting_differing"].value == 0.52
+    assert len(found) == 7 and table.unparsed == []

@@ -208,9 +208,13 @@ class Arxiv:
             results = list(client.results(arxiv.Search(id_list=[str(paper_id)], max_results=1)))
         except arxiv.HTTPError as exc:
             raise UserError(f"arXiv API answered HTTP {exc.status} for {paper_id} ({self.api_url}); try again later") from None
+        missing = UserError(f"arXiv has no paper '{paper_id}'; check the id at {self.base_url}/abs/{paper_id}")
         if not results:
-            raise UserError(f"arXiv has no paper '{paper_id}'; check the id at {self.base_url}/abs/{paper_id}")
-        return metadata_from_result(results[0], self.base_url)
+            raise missing
+        try:
+            return metadata_from_result(results[0], self.base_url)
+        except UserError:  # the API's error entries (id .../api/errors#...) are not papers
+            raise missing from None
 
     def download(self, url: str, dest: Path, what: str) -> None:
         """Stream url to dest through a temp file; a short or failed body leaves nothing at dest."""

@@ -334,8 +334,8 @@ def _paper_yaml(path: Path, name: str, meta: dict[str, Any], paper_dir: Path, ex
     if "local_source" in meta:
         fresh["local_source"] = meta["local_source"]
     data: dict[str, Any] = read_paper_yaml(path) if exists and path.is_file() else {}
-    if exists and fresh.get("bibtex") is None:
-        fresh.pop("bibtex")  # an offline refetch keeps the BibTeX an earlier fetch found
+    if exists:  # what this fetch does not know (an offline --from has no authors) keeps its old value
+        fresh = {k: v for k, v in fresh.items() if v not in (None, [], "")}
     data.update(fresh)
     data.setdefault("code_url", None)  # the official code, if any: the user fills it in
     header = f"# Written by `workbench fetch {_arxiv_label(meta)}`; a new fetch refreshes the arXiv fields and keeps the rest.\n"

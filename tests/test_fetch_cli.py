@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import shutil
@@ -51,7 +52,7 @@ def test_fetch_claims_confirm_status_list(project, fake, env):
     assert meta["authors"] == ["Sam Greydanus", "Misko Dzamba", "Jason Yosinski"]
     assert meta["bibtex"].startswith("@misc{greydanus2019hamiltonian,")
     for rel, digest in meta["files"].items():
-        assert __import__("hashlib").sha256((paper / rel).read_bytes()).hexdigest() == digest
+        assert hashlib.sha256((paper / rel).read_bytes()).hexdigest() == digest
     assert set(meta["files"]) >= {"paper/paper.pdf", "paper/source.tar.gz", "paper/paper.bib"}
     assert (paper / "paper" / "source" / "sections" / "experiments.tex").is_file()
 

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -243,3 +244,15 @@ def test_real_arxiv_fetch(project, tmp_path):
     assert meta["title"] == "Hamiltonian Neural Networks" and meta["version"] >= 1
     assert (project / "papers/hnn/paper/paper.pdf").read_bytes().startswith(b"%PDF")
     assert os.path.getsize(project / "papers/hnn/claims.yaml") > 0
+
+
+def test_fetch_outside_any_project_starts_one_in_the_working_folder(tmp_path, fake, env):
+    fake.add_paper(HNN, 1, source_tarball())
+    here = tmp_path / "new-project"
+    here.mkdir()
+    clean = {k: v for k, v in os.environ.items() if k != "WORKBENCH_ROOT"}
+    done = subprocess.run([sys.executable, "-m", "workbench", "fetch", HNN, "--name", "hnn"], cwd=here,
+                          env={**clean, **env}, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "starting a workbench project here" in done.stderr
+    assert (here / "papers" / "hnn" / "paper.yaml").is_file()

@@ -98,7 +98,7 @@ def fetch(
     refresh: bool = typer.Option(False, "--refresh", help="Ask arXiv for a newer version even if one is cached."),
     force: bool = typer.Option(False, "--force", help="Regenerate files you changed (after backing them up)."),
 ) -> None:
-    from workbench.scaffold import fetch_paper
+    from workbench.scaffold import fetch_paper, fetch_root
 
     if paper_id and id_option and paper_id != id_option:
         raise UserError(f"two ids given ({paper_id} and --id {id_option}); give one")
@@ -106,7 +106,7 @@ def fetch(
         raise UserError("--id goes with --from <file>; to download, give the id alone: workbench fetch <id>")
     if from_file is not None and not (paper_id or id_option):
         raise UserError(f"--from {from_file} needs the paper's arXiv id: add --id <id>")
-    done = fetch_paper(project_root(), paper_id or id_option, name, from_file, refresh, force, say=err.print)
+    done = fetch_paper(fetch_root(err.print), paper_id or id_option, name, from_file, refresh, force, say=err.print)
     verb = "created" if done.created else "updated"
     console.print(f"[bold]{verb} papers/{done.name}[/] · arXiv {done.arxiv} · {escape(done.title)}")
     console.print(f"  source: {done.source}; {done.n_sections} sections, {done.n_tables} tables, "

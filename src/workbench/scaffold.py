@@ -29,7 +29,7 @@ from workbench import eprint, latex
 from workbench.arxiv import ArxivId, CachedPaper, fetch_to_cache, parse_id, sha256_file
 from workbench.errors import UserError
 from workbench.files import atomic_write_json, atomic_write_text
-from workbench.registry import list_papers, read_paper_yaml
+from workbench.registry import list_papers, project_root, read_paper_yaml
 
 MANIFEST = ".workbench-scaffold.json"
 BACKUPS = ".workbench-backup"
@@ -88,6 +88,19 @@ def fetch_paper(root: Path, id_text: str | None, name: str | None = None, from_f
     except OSError as exc:
         where = exc.filename or root / "papers"
         raise UserError(f"cannot write {where} ({exc.strerror}); free some space or check permissions, then fetch again") from None
+
+
+def fetch_root(say: Callable[[str], None] = print) -> Path:
+    """The project folder; outside any project, the working folder becomes one (papers/ is made
+    on the first fetch), so `workbench fetch` is also how a new project starts."""
+    try:
+        return project_root()
+    except UserError:
+        if os.environ.get("WORKBENCH_ROOT"):
+            raise
+        here = Path.cwd()
+        say(f"no papers/ folder in {here} or above: starting a workbench project here")
+        return here
 
 
 def check_name(name: str) -> None:

@@ -532,6 +532,9 @@ def _rows_to_candidates(doc: Document, rows: list[Row], result: TableResult, bud
     header_rows = [_expand(r.cells) for r in rows[:boundary]]
     body = rows[boundary:]
     n_labels = _label_columns(body)
+    width = max((len(_expand(r.cells)) for r in rows), default=0)
+    columns = [_column_name(header_rows, col) for col in range(width)]
+    header_raws = [" ".join(r[col].text for r in header_rows if col < len(r)) for col in range(width)]
     carry: dict[int, tuple[str, int]] = {}
     group = ""
     used_ids: set[str] = {c.id for c in result.candidates}
@@ -551,7 +554,7 @@ def _rows_to_candidates(doc: Document, rows: list[Row], result: TableResult, bud
             budget[0] -= 1
             if budget[0] < 0:
                 return
-            column = _column_name(header_rows, col)
+            column = columns[col]
             where = doc.where(cell.offset)
             printed = texts[col]
             if printed in EMPTY_MARKERS:
@@ -563,11 +566,10 @@ def _rows_to_candidates(doc: Document, rows: list[Row], result: TableResult, bud
                                                 reason, where.file, where.line))
                 continue
             cid = _unique(f"{_table_slug(result.number)}.{slug(row_name)}.{slug(column)}", used_ids)
-            header_raw = " ".join(r[col].text for r in header_rows if col < len(r))
             result.candidates.append(Candidate(
                 id=cid, quote=f"{row_name} | {column} | {printed}", table=result.number, label=result.label,
                 caption=result.caption, row=row_name, column=column, value=value.value, std=value.std,
-                unit=value.unit, best=bool(BEST_RE.search(cell.text)), goal=_goal(header_raw, column),
+                unit=value.unit, best=bool(BEST_RE.search(cell.text)), goal=_goal(header_raws[col], column),
                 file=where.file, line=where.line))
 
 

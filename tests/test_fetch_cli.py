@@ -91,6 +91,12 @@ def test_fetch_claims_confirm_status_list(project, fake, env):
     assert "claims: 2 confirmed, 15 candidates to review" in status.stdout
     assert "table1.ideal_pendulum.test_loss_hnn" in status.stdout and "missing" in status.stdout
 
+    report = workbench(project, "report", "hnn")  # candidates are listed, never compared
+    assert report.returncode == 0, report.stderr
+    text = (project / "reproductions" / "hnn" / "REPORT.md").read_text()
+    assert "[arXiv:1906.01563v3](" in text and "**0 of 2 claims reproduced**" in text
+    assert "15 candidate claim(s), not compared" in text
+
     wrong = workbench(project, "claims", "hnn", "--confirm", "table1.ideal_pendulum.test_los_hnn")
     assert wrong.returncode == 1
     assert "has no claim 'table1.ideal_pendulum.test_los_hnn'. Did you mean 'table1.ideal_pendulum.test_loss_hnn'?" in wrong.stderr

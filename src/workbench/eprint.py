@@ -57,9 +57,9 @@ def unpack_source(archive: Path, target: Path, max_bytes: int = MAX_TOTAL_BYTES,
             _extract_tar(archive, staging, max_bytes, max_files)
         elif kind == "tex.gz":
             with gzip.open(archive, "rb") as src:
-                _copy_capped(src, staging / "main.tex", max_bytes, archive)
+                _copy_capped(src, staging / "main.tex", max_bytes, archive, max_bytes)
         elif kind == "tex":
-            _copy_capped(archive.open("rb"), staging / "main.tex", max_bytes, archive)
+            _copy_capped(archive.open("rb"), staging / "main.tex", max_bytes, archive, max_bytes)
         os.replace(staging, target)
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise UserError(f"{archive}: not a readable {kind} archive ({exc}); re-download it or pass another file to --from") from None
@@ -102,7 +102,7 @@ def _extract_tar(archive: Path, target: Path, max_bytes: int, max_files: int) ->
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 source = tar.extractfile(member)
                 assert source is not None
-                total += _copy_capped(source, dest, max_bytes - total, archive)
+                total += _copy_capped(source, dest, max_bytes - total, archive, max_bytes)
             # devices, fifos: skipped, LaTeX never needs them
 
 
@@ -128,13 +128,14 @@ def _check_link(archive: Path, member: tarfile.TarInfo, relative: PurePosixPath)
         raise UnsafeArchive(f"{archive}: link '{member.name}' -> '{member.linkname}' points outside the folder; refusing to unpack it")
 
 
-def _copy_capped(source: io.BufferedIOBase, dest: Path, budget: int, archive: Path) -> int:
+def _copy_capped(source: io.BufferedIOBase, dest: Path, budget: int, archive: Path, cap: int) -> int:
+    """Copy at most `budget` bytes; past it, the archive is refused (`cap` is the total named)."""
     written = 0
     with source, dest.open("wb") as out:
         while block := source.read(CHUNK):
             written += len(block)
             if written > budget:
-                raise UnsafeArchive(f"{archive}: unpacks to more than {MAX_TOTAL_BYTES >> 20} MiB; refusing it (a zip bomb?)")
+                raise UnsafeArchive(f"{archive}: unpacks to more than {cap:,} bytes; refusing it (a zip bomb?)")
             out.write(block)
     return written
 

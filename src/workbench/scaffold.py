@@ -33,7 +33,7 @@ from workbench.registry import list_papers, project_root, read_paper_yaml
 
 MANIFEST = ".workbench-scaffold.json"
 BACKUPS = ".workbench-backup"
-NAME = re.compile(r"[a-z_][a-z0-9_]*")
+NAME = re.compile(r"[a-z][a-z0-9_]*")
 # paper.yaml keys that come from arXiv and are refreshed on every fetch; the user owns the rest.
 ARXIV_FIELDS = ("arxiv_id", "version", "title", "authors", "year", "published", "updated", "primary_category",
                 "doi", "journal_ref", "abs_url", "pdf_url", "abstract", "bibtex", "files", "fetched_at")
@@ -84,7 +84,7 @@ def fetch_paper(root: Path, id_text: str | None, name: str | None = None, from_f
     else:
         material = _cached_material(fetch_to_cache(paper_id, refresh=refresh, say=say))
     try:
-        return _scaffold(root, material, folder, name, force, say)
+        return _scaffold(root, material, folder, name, force)
     except OSError as exc:
         where = exc.filename or root / "papers"
         raise UserError(f"cannot write {where} ({exc.strerror}); free some space or check permissions, then fetch again") from None
@@ -166,8 +166,7 @@ def _local_material(path: Path, paper_id: ArxivId) -> Material:
 # ---------------------------------------------------------------- building the folder
 
 
-def _scaffold(root: Path, material: Material, existing: Path | None, name: str | None, force: bool,
-              say: Callable[[str], None]) -> Fetched:
+def _scaffold(root: Path, material: Material, existing: Path | None, name: str | None, force: bool) -> Fetched:
     papers_dir = root / "papers"
     papers_dir.mkdir(exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=papers_dir, prefix=".fetch-", suffix=".tmp"))

@@ -253,10 +253,13 @@ def write_report(paper_dir: Path, repro_dir: Path, stage: str = "reproduction") 
     ctx = _Context(paper, paper_dir, repro_dir, stage, claims, deviations, results, runs, skipped)
     ctx.warnings += [r.note for r in results if r.note]
     ctx.warnings += [f"{shown_path(p)}: skipped: {skip_reason(p)}" for p in skipped]
+    if not runs:
+        ctx.warnings.insert(0, f"no finished runs in {shown_path(repro_dir / 'runs')} yet: every claim is missing. "
+                               f"Run `workbench run {paper['name']} stage={stage} -m seed=0,1,2` first.")
     figures = _make_figures(ctx)
     comparison = _comparison_dict(ctx)
     markdown = _render_markdown(ctx, figures)
-    html = _render_html(markdown, figures.pngs, title=f"Reproduction report: {paper.get('title') or paper['name']}")
+    html = render_html(markdown, figures.pngs, title=f"Reproduction report: {paper.get('title') or paper['name']}")
 
     figures_dir = repro_dir / "figures"
     figures_dir.mkdir(parents=True, exist_ok=True)
@@ -280,7 +283,7 @@ pre { background: #f3f3f3; padding: .6rem; overflow-x: auto; }
 """
 
 
-def _render_html(markdown_text: str, pngs: dict[str, bytes], title: str) -> str:
+def render_html(markdown_text: str, pngs: dict[str, bytes], title: str) -> str:
     """REPORT.md as one self-contained page: figures inlined as data URIs, readable offline."""
     body = markdown_lib.markdown(markdown_text, extensions=["tables", "fenced_code"])
     for name, png in sorted(pngs.items()):

@@ -100,7 +100,7 @@ def write_hf_export(repro_dir: Path) -> tuple[Path, int]:
 
 
 def _slug(config: str) -> str:
-    return "".join(ch if ch.isalnum() else "-" for ch in config.replace(", ", "_")).strip("-")
+    return "".join(ch if ch.isalnum() or ch in "_.-" else "-" for ch in config.replace(", ", "_")).strip("-")
 
 
 # --- index of every paper ---------------------------------------------------------------------

@@ -518,8 +518,16 @@ def _mean_curve(ctx: _Context, runs: list[RunRecord], metric: str) -> tuple[list
         for step, value in _curve(ctx, run, metric):
             by_step[step].append(value)
     steps = sorted(by_step)
-    spread = [summarize(by_step[s]) for s in steps]
-    return steps, [x.mean for x in spread], [x.std for x in spread]
+    spread = [_mean_std(by_step[s]) for s in steps]
+    return steps, [m for m, _ in spread], [d for _, d in spread]
+
+
+def _mean_std(xs: list[float]) -> tuple[float, float]:
+    """For curves only: float arithmetic; summarize's exact rounding and t quantile cost 50x more."""
+    mean = math.fsum(xs) / len(xs)
+    if len(xs) < 2:
+        return mean, 0.0
+    return mean, math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (len(xs) - 1))
 
 
 def _learning_curve_png(ctx: _Context, metric: str) -> bytes | None:
@@ -604,7 +612,8 @@ def _confusion_png(analysis: _Analysis, label: str) -> bytes:
             value = analysis.matrix[i][j]
             ax.text(j, i, str(value), ha="center", va="center", fontsize=7,
                     color="white" if value > peak / 2 else "black")
-    return _png(fig)
+    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.1, top=0.93)  # fixed: tight_layout costs a third
+    return _png(fig, tight=False)
 
 
 def _new_figure(width: float, height: float):
@@ -617,10 +626,12 @@ def _new_figure(width: float, height: float):
     return fig, fig.add_subplot(1, 1, 1)
 
 
-def _png(fig) -> bytes:
+def _png(fig, tight: bool = True) -> bytes:
     buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", metadata={"Software": None})  # no version stamp: stable bytes
+    if tight:
+        fig.tight_layout()
+    # no version stamp: stable bytes; light compression: encoding is a tenth of the report's time
+    fig.savefig(buf, format="png", metadata={"Software": None}, pil_kwargs={"compress_level": 1})
     return buf.getvalue()
 
 

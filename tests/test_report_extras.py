@@ -110,6 +110,23 @@ def test_attention_capture_hooks_multihead_attention_and_the_report_draws_it(tmp
     assert (repro / "figures" / "attention_data-standard_model-cnn.png").read_bytes().startswith(PNG_SIGNATURE)
 
 
+def test_attention_capture_sees_inside_a_transformer_encoder_in_eval_mode():
+    torch.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(16, 4, 32, batch_first=True, dropout=0.0)
+    encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False).eval()
+    x = torch.randn(2, 6, 16)
+    with torch.no_grad():
+        plain = encoder(x)
+        with capture_attention(encoder) as maps:
+            hooked = encoder(x)
+    assert [(name, tuple(w.shape)) for name, w in maps.calls] == [
+        ("layers.0.self_attn", (2, 4, 6, 6)), ("layers.1.self_attn", (2, 4, 6, 6))]
+    torch.testing.assert_close(hooked, plain)  # capturing changes nothing the model computes
+    with pytest.raises(KeyError, match="no module named 'nope'"):
+        with capture_attention(encoder, modules=["nope"]):
+            pass
+
+
 def test_a_malformed_attention_payload_is_a_warning_not_a_crash(tmp_path):
     paper_dir = write_paper(tmp_path)
     repro = repro_of(tmp_path)

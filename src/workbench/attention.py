@@ -93,8 +93,19 @@ def capture_attention(
             handle.remove()
 
 
+# nn.MultiheadAttention.forward(query, key, value, key_padding_mask, need_weights, attn_mask, average_attn_weights)
+_NEED_WEIGHTS_AT, _AVERAGE_AT = 4, 6
+
+
 def _ask_for_weights(module: nn.Module, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
-    return args, {**kwargs, "need_weights": True, "average_attn_weights": False}
+    """Per-head weights, whether the caller passed these two flags by keyword or by position."""
+    args = list(args)
+    for index, name, value in ((_NEED_WEIGHTS_AT, "need_weights", True), (_AVERAGE_AT, "average_attn_weights", False)):
+        if len(args) > index:
+            args[index] = value
+        else:
+            kwargs = {**kwargs, name: value}
+    return tuple(args), kwargs
 
 
 def _recorder(name: str, maps: AttentionMaps, extract: WeightsOf):

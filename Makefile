@@ -8,7 +8,7 @@ WB     := $(VENV)/bin/workbench
 STAMP  := $(VENV)/.installed
 SEEDS  ?= 0,1,2
 
-.PHONY: setup demo test test-repro test-all bench clean-runs
+.PHONY: setup browser demo test test-repro test-all bench clean-runs
 
 setup: $(STAMP)
 
@@ -27,8 +27,15 @@ demo: setup
 		hydra/launcher=joblib
 	$(WB) report mnist1d
 
+# Headless Chromium renders report.html in tests/test_report_browser.py (Debian's package; we run
+# as root on CI). Where it cannot be installed, that test is skipped and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+		|| (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) \
+		|| echo "chromium could not be installed; the report.html browser test will be skipped"
+
 # Fast tier: units, config composition, CLI, resume, W&B offline (well under 10 minutes).
-test: setup
+test: setup browser
 	$(PY) -m pytest; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests: that is a failure"; [ $$rc -eq 0 ]
 
 # Reproduction tier: the MNIST-1D table with one seed, verdicts checked (about 5 minutes).
@@ -39,6 +46,7 @@ test-all: test test-repro
 
 bench: setup
 	$(PY) benchmarks/trainer_overhead.py
+	$(PY) benchmarks/report_speed.py
 	$(PY) benchmarks/mnist1d_table.py
 
 clean-runs:

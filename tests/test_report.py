@@ -191,15 +191,14 @@ def test_claim_without_matching_runs_is_missing(project):
     assert result.verdict == "missing" and result.stats is None and result.runs == []
 
 
-def test_unknown_metric_is_a_user_error_naming_it(project):
+def test_unknown_metric_makes_the_claim_missing_with_a_note_naming_it(project):
     _, repro = project
     runs, _ = load_runs(repro / "runs")
-    with pytest.raises(UserError) as info:
-        compare([Claim(**claim("x", metric="test/accuracy"))], runs)
-    message = str(info.value)
-    assert "'x'" in message and "'test/accuracy'" in message
-    assert "test/acc, test/loss, train/acc, train/loss" in message
-    assert "\n" not in message
+    (result,) = compare([Claim(**claim("x", metric="test/accuracy"))], runs)
+    assert result.verdict == "missing" and result.stats is None
+    assert "'x'" in result.note and "'test/accuracy'" in result.note
+    assert "test/acc, test/loss, train/acc, train/loss" in result.note
+    assert "\n" not in result.note
 
 
 # --- write_report ----------------------------------------------------------------------------
@@ -314,13 +313,15 @@ def test_report_works_for_a_non_cnn_config_with_analysis(tmp_path):
     assert "| 3 | 20 | 20 | 100 | — |" in (repro / "REPORT.md").read_text()
 
 
-def test_unknown_metric_leaves_no_report(tmp_path):
+def test_unknown_metric_still_writes_the_report_with_a_warning(tmp_path):
     paper_dir = write_paper(tmp_path, claims=[claim("x", metric="test/accuracy")], deviations=[])
     repro = tmp_path / "reproductions" / "mnist1d"
     write_run(repro, "20261123-110000-aaaaaa")
-    with pytest.raises(UserError, match="'test/accuracy'"):
-        write_report(paper_dir, repro)
-    assert sorted(p.name for p in repro.iterdir()) == ["runs"]
+    data = write_report(paper_dir, repro)
+    assert data["claims"][0]["verdict"] == "missing"
+    assert any("'test/accuracy'" in w for w in data["warnings"])
+    md = (repro / "REPORT.md").read_text()
+    assert "## Warnings about the inputs" in md and "'test/accuracy'" in md
 
 
 def test_deviation_naming_an_unknown_claim_is_refused(tmp_path):

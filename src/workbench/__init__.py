@@ -10,6 +10,8 @@ from typing import Any
 _PUBLIC = {
     "ConfigError": "workbench.errors",
     "UserError": "workbench.errors",
+    "attention_payload": "workbench.attention",
+    "capture_attention": "workbench.attention",
     "Experiment": "workbench.experiment",
     "count_parameters": "workbench.experiment",
     "fingerprint": "workbench.experiment",

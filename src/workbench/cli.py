@@ -147,17 +147,86 @@ def resume(run_dir: Path = typer.Argument(..., help="The run folder, e.g. reprod
     finish_runs([outcome])
 
 
-@app.command(help="Write reproductions/<paper>/REPORT.md, report.html, comparison.json and figures/ from the runs.")
-def report(paper: str = typer.Argument(..., help="Paper folder name (or arXiv id).")) -> None:
+REPORT_HELP = """Write reproductions/<paper>/REPORT.md, report.html, comparison.json and figures/ from the runs.
+
+[cyan]--publish[/] also sends the report to W&B (offline unless [cyan]--online[/] and a key), [cyan]--dry-run[/]
+writes what would be sent to publish/wandb_spec.json instead, [cyan]--mlflow[/] mirrors it to MLflow,
+[cyan]--all[/] reports every paper and writes reproductions/INDEX.md and index.html.
+"""
+
+
+@app.command(help=REPORT_HELP)
+def report(
+    paper: Optional[str] = typer.Argument(None, help="Paper folder name (or arXiv id)."),
+    all_papers: bool = typer.Option(False, "--all", help="Every paper, and an index of claims reproduced."),
+    publish: bool = typer.Option(False, "--publish", help="Also publish to W&B (offline by default)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="With --publish: write the W&B spec, send nothing."),
+    online: bool = typer.Option(False, "--online", help="With --publish: upload now (needs `wandb login`)."),
+    mlflow: bool = typer.Option(False, "--mlflow", help="Also log the report to MLflow (publish/mlruns)."),
+) -> None:
     from workbench.report import write_report
 
     root = project_root()
+    if all_papers == bool(paper):
+        raise UserError("name one paper (`workbench report mnist1d`) or pass --all, not both or neither")
+    papers = list_papers(root) if all_papers else [find_paper(root, paper)]
+    for found in papers:
+        repro_dir = found.repro_dir(root)
+        comparison = write_report(found.dir, repro_dir)
+        for warning in comparison.get("warnings", []):
+            err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+        console.print(status_mod.verdict_table(comparison["claims"]))
+        summary = comparison["summary"]
+        console.print(f"[bold]{found.name}: {summary['reproduced']} of {summary['total']} claims reproduced[/]")
+        console.print(f"wrote REPORT.md, report.html, comparison.json and figures/ in {repro_dir}")
+        if publish or dry_run:
+            print_published(repro_dir, comparison, online=online, dry_run=dry_run)
+        if mlflow:
+            print_mlflow(repro_dir, comparison)
+    if all_papers:
+        from workbench.export import write_index
+
+        md_path, html_path, _ = write_index(root, [p.name for p in papers])
+        console.print(f"wrote {md_path} and {html_path}")
+
+
+def print_published(repro_dir: Path, comparison: dict, *, online: bool, dry_run: bool) -> None:
+    from workbench.publish import publish
+
+    result = publish(repro_dir, comparison, online=online, dry_run=dry_run)
+    for message in result.messages:
+        err.print(f"[yellow]warning:[/] {escape(message)}" if result.mode != "dry-run" else escape(message), highlight=False)
+    if result.sync_command:
+        console.print(f"W&B report run written offline to {result.path}; upload it with:\n  {result.sync_command}")
+    elif result.mode == "online":
+        console.print(f"W&B report run uploaded" + (f"; report: {result.report_url}" if result.report_url else ""))
+
+
+def print_mlflow(repro_dir: Path, comparison: dict) -> None:
+    from workbench.mlflow_mirror import publish_report_to_mlflow
+
+    try:
+        uri = publish_report_to_mlflow(repro_dir, comparison)
+    except Exception as exc:  # the local report is written; MLflow trouble is only reported
+        err.print(f"[yellow]warning:[/] MLflow publish failed ({type(exc).__name__}: {escape(str(exc))[:200]}); "
+                  f"the local report is complete", highlight=False)
+        return
+    console.print(f"report logged to MLflow at {uri}")
+
+
+@app.command(help="Export a paper's reproduced claims for other tools: --format hf writes Hugging Face model-index YAML.")
+def export(
+    paper: str = typer.Argument(..., help="Paper folder name (or arXiv id)."),
+    fmt: str = typer.Option("hf", "--format", help="Only 'hf' so far: export/hf/model-index.yaml."),
+) -> None:
+    from workbench.export import write_hf_export
+
+    if fmt != "hf":
+        raise UserError(f"--format {fmt}: unknown format; the only one is 'hf' (Hugging Face model-index YAML)")
+    root = project_root()
     found = find_paper(root, paper)
-    comparison = write_report(found.dir, found.repro_dir(root))
-    console.print(status_mod.verdict_table(comparison["claims"]))
-    summary = comparison["summary"]
-    console.print(f"[bold]{summary['reproduced']} of {summary['total']} claims reproduced[/]")
-    console.print(f"wrote REPORT.md, report.html, comparison.json and figures/ in {found.repro_dir(root)}")
+    path, n = write_hf_export(found.repro_dir(root))
+    console.print(f"wrote {path} ({n} reproduced claim(s))")
 
 
 @app.command(help="Checklist progress, stage gates and claim verdicts, for one paper or all.")

@@ -45,8 +45,13 @@ class Experiment(Protocol):
 
 # Optional members the trainer uses when present:
 #   data_fingerprint: str           -> provenance.json "data_hash"
-#   analysis(self) -> dict          -> analysis.json at the end of a run (e.g. a confusion matrix:
-#                                      {"split", "class_names", "confusion_matrix"})
+#   analysis(self) -> dict          -> analysis.json at the end of a run; the report reads these keys:
+#       "split", "class_names", "confusion_matrix"   a k×k int matrix, rows are true classes
+#       "worst_examples": [{"index": int, "true": str, "predicted": str, "confidence": float,
+#                           "input": [float, ...] (optional, a 1-D signal drawn as a line)}, ...]
+#                                      the examples the model got most confidently wrong
+#       "attention": {"title": str, "tokens": [str, ...], "maps": [[[float]]]}
+#                                      heads × query × key weights (workbench.attention builds it)
 
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}

@@ -1,4 +1,4 @@
-"""RunLogger: the run folder's local files are the record; W&B is a mirror that may fail.
+"""RunLogger: the run folder's local files are the record; W&B and MLflow are mirrors that may fail.
 
 metrics.jsonl gets one JSON object per logging step, `{"step", "split", name: value, ...}`, each
 written with a single `write` and flushed, so a killed run leaves at most one torn last line,
@@ -109,10 +109,15 @@ class RunLogger:
         self.metrics_path = run_dir / "metrics.jsonl"
         run_dir.mkdir(parents=True, exist_ok=True)
         self._metrics = self.metrics_path.open("a", encoding="utf-8")
-        self.mirrors: list[WandbMirror] = []
+        self.mirrors: list[Any] = []  # WandbMirror, MlflowMirror: log, summary, finish
         if logger_cfg.get("wandb"):
             self.mirrors.append(WandbMirror(run_dir, dict(logger_cfg["wandb"]), name=name, group=group,
                                             job_type=job_type, config=config))
+        if logger_cfg.get("mlflow"):
+            from workbench.mlflow_mirror import MlflowMirror  # mlflow loads only when asked for
+
+            self.mirrors.append(MlflowMirror(run_dir, dict(logger_cfg["mlflow"]), name=name, group=group,
+                                             job_type=job_type, config=config))
 
     def log(self, step: int, split: str, metrics: dict[str, float]) -> None:
         record = {"step": step, "split": split, **json_safe(metrics)}

@@ -84,12 +84,32 @@ def load_runs(runs_dir: Path) -> tuple[list[RunRecord], list[Path]]:
     return runs, skipped
 
 
+def skip_reason(folder: Path) -> str:
+    """Why load_runs skipped a run folder, in words a user can act on."""
+    summary = _read_json(folder / "summary.json")
+    if not (folder / "summary.json").exists():
+        return "no summary.json (it crashed before starting, or is starting now)"
+    if not isinstance(summary, dict):
+        return "summary.json is not readable JSON (a run killed while writing it?)"
+    if summary.get("status") == "running":
+        return "still running"
+    if "status" not in summary:
+        return "older summary schema: summary.json has no 'status'; re-run it with this workbench"
+    if summary.get("status") not in FINISHED:
+        return f"summary.json has an unknown status {summary.get('status')!r}"
+    config = _read_yaml_quietly(folder / "config.yaml")
+    if not isinstance(config, dict):
+        return "config.yaml is missing or not readable YAML"
+    return ("older config schema: config.yaml has no 'choices' (the config groups it ran with), so no claim "
+            "can select it; re-run it with this workbench")
+
+
 def _read_run(folder: Path) -> RunRecord | None:
     summary = _read_json(folder / "summary.json")
     if not isinstance(summary, dict) or summary.get("status") not in FINISHED:
         return None
     config = _read_yaml_quietly(folder / "config.yaml")
-    if not isinstance(config, dict):
+    if not isinstance(config, dict) or not isinstance(config.get("choices"), dict):
         return None
     if not isinstance(summary.get("metrics"), dict):  # a failed run may write null
         summary["metrics"] = {}
@@ -140,6 +160,7 @@ class ClaimResult:
     verdict: str
     excluded: list[Excluded] = field(default_factory=list)
     welch_p: float | None = None
+    note: str | None = None  # why a claim is missing although runs match it
 
 
 def compare(
@@ -151,9 +172,10 @@ def compare(
     """Each confirmed claim against the completed runs its select matches, in claims order.
 
     Diverged, failed and interrupted runs are listed as excluded, never averaged. A claim whose
-    metric none of its completed runs logs is a UserError: the metric name is wrong.
+    metric none of its completed runs logs is "missing", with a note naming what they do log.
+    Runs marked `data.beyond_paper` answer no claim: they are not the paper's recipe.
     """
-    ordered = sorted(runs, key=lambda r: str(r.path))
+    ordered = sorted((r for r in runs if not is_beyond_paper(r)), key=lambda r: str(r.path))
     return [
         _compare_one(claim, [r for r in ordered if run_matches(claim, r.config, stage)], claims_file)
         for claim in claims
@@ -163,7 +185,7 @@ def compare(
 
 def _compare_one(claim: Claim, matching: list[RunRecord], claims_file: str) -> ClaimResult:
     completed = [r for r in matching if r.status == "completed"]
-    _check_metric_is_logged(claim, completed, claims_file)
+    note = _unlogged_metric_note(claim, completed, claims_file)
     excluded = [Excluded(r, r.status) for r in matching if r.status != "completed"]
     used, values = [], []
     for run in _latest_per_seed(completed, excluded):
@@ -178,7 +200,13 @@ def _compare_one(claim: Claim, matching: list[RunRecord], claims_file: str) -> C
     excluded.sort(key=lambda e: str(e.run.path))
     stats = summarize(values) if values else None
     p = welch_p(stats.mean, stats.std, stats.n, claim.value, claim.std, claim.n_seeds) if stats else None
-    return ClaimResult(claim, used, values, stats, verdict(claim, values), excluded, p)
+    return ClaimResult(claim, used, values, stats, verdict(claim, values), excluded, p, note)
+
+
+def is_beyond_paper(run: RunRecord) -> bool:
+    """A run the paper never made (config `data.beyond_paper: "<what it adds>"`): shown, never judged."""
+    data = run.config.get("data")
+    return isinstance(data, dict) and isinstance(data.get("beyond_paper"), str)
 
 
 def _latest_per_seed(completed: list[RunRecord], excluded: list[Excluded]) -> list[RunRecord]:
@@ -193,12 +221,12 @@ def _latest_per_seed(completed: list[RunRecord], excluded: list[Excluded]) -> li
     return sorted(by_seed.values(), key=lambda r: (r.seed is None, r.seed if r.seed is not None else 0, str(r.path)))
 
 
-def _check_metric_is_logged(claim: Claim, completed: list[RunRecord], claims_file: str) -> None:
+def _unlogged_metric_note(claim: Claim, completed: list[RunRecord], claims_file: str) -> str | None:
     if not completed or any(claim.metric in (r.summary.get("metrics") or {}) for r in completed):
-        return
+        return None
     logged = sorted(set(itertools.chain.from_iterable(r.logged_metrics() for r in completed)))
     example = "/".join(completed[0].path.parts[-2:])
-    raise UserError(
+    return (
         f"{claims_file}: claim {claim.id!r}: metric {claim.metric!r} is not in summary.json of any of "
         f"the {len(completed)} matching completed run(s) (e.g. {example}); they log: "
         f"{', '.join(logged) or 'nothing'}. Set the claim's 'metric' to one of these."
@@ -223,10 +251,15 @@ def write_report(paper_dir: Path, repro_dir: Path, stage: str = "reproduction") 
     results = compare(claims, runs, stage, claims_file=shown_path(paper_dir / "claims.yaml"))
 
     ctx = _Context(paper, paper_dir, repro_dir, stage, claims, deviations, results, runs, skipped)
+    ctx.warnings += [r.note for r in results if r.note]
+    ctx.warnings += [f"{shown_path(p)}: skipped: {skip_reason(p)}" for p in skipped]
+    if not runs:
+        ctx.warnings.insert(0, f"no finished runs in {shown_path(repro_dir / 'runs')} yet: every claim is missing. "
+                               f"Run `workbench run {paper['name']} stage={stage} -m seed=0,1,2` first.")
     figures = _make_figures(ctx)
     comparison = _comparison_dict(ctx)
     markdown = _render_markdown(ctx, figures)
-    html = _render_html(markdown, figures.pngs, title=f"Reproduction report: {paper.get('title') or paper['name']}")
+    html = render_html(markdown, figures.pngs, title=f"Reproduction report: {paper.get('title') or paper['name']}")
 
     figures_dir = repro_dir / "figures"
     figures_dir.mkdir(parents=True, exist_ok=True)
@@ -250,7 +283,7 @@ pre { background: #f3f3f3; padding: .6rem; overflow-x: auto; }
 """
 
 
-def _render_html(markdown_text: str, pngs: dict[str, bytes], title: str) -> str:
+def render_html(markdown_text: str, pngs: dict[str, bytes], title: str) -> str:
     """REPORT.md as one self-contained page: figures inlined as data URIs, readable offline."""
     body = markdown_lib.markdown(markdown_text, extensions=["tables", "fenced_code"])
     for name, png in sorted(pngs.items()):
@@ -272,6 +305,15 @@ class _Context:
     results: list[ClaimResult]
     runs: list[RunRecord]
     skipped: list[Path]
+    warnings: list[str] = field(default_factory=list)  # one line each; printed and listed in REPORT.md
+    _rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def metric_rows(self, run: RunRecord) -> list[dict[str, Any]]:
+        """metrics.jsonl rows of a run, read once; a corrupt line is skipped with a warning."""
+        key = str(run.path)
+        if key not in self._rows:
+            self._rows[key] = read_metric_rows(run.path / "metrics.jsonl", self.warnings)
+        return self._rows[key]
 
     def rel(self, path: Path) -> str:
         """A run's path relative to the reproduction folder, with forward slashes."""
@@ -335,6 +377,7 @@ def _comparison_dict(ctx: _Context) -> dict[str, Any]:
             "stage": ctx.stage,
             "claims": [_claim_entry(ctx, r) for r in ctx.results],
             "not_confirmed": [c.id for c in ctx.claims if c.status == "candidate"],
+            "warnings": list(ctx.warnings),
             "summary": {
                 "reproduced": counts["reproduced"],
                 "total": len(ctx.results),
@@ -364,6 +407,7 @@ def _claim_entry(ctx: _Context, result: ClaimResult) -> dict[str, Any]:
         "runs": [ctx.rel(r.path) for r in result.runs],
         "excluded": [{"run": ctx.rel(e.run.path), "status": e.status} for e in result.excluded],
         "welch_p": result.welch_p,
+        "note": result.note,
     }
 
 
@@ -381,6 +425,8 @@ class _Figures:
     pngs: dict[str, bytes] = field(default_factory=dict)
     curves: dict[str, str] = field(default_factory=dict)  # metric -> png name
     analyses: dict[str, _Analysis] = field(default_factory=dict)  # config label -> analysis
+    # report_extras: section -> [(caption, png name or markdown block)]
+    extra: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
 
 
 @dataclass
@@ -404,6 +450,9 @@ def _make_figures(ctx: _Context) -> _Figures:
         if analysis is not None:
             figs.pngs[analysis.png] = _confusion_png(analysis, label)
             figs.analyses[label] = analysis
+    from workbench import report_extras  # it builds on this module
+
+    report_extras.add_figures(ctx, figs)
     return figs
 
 
@@ -413,22 +462,38 @@ def _runs_of(results: Iterable[ClaimResult]) -> list[RunRecord]:
     return [unique[k] for k in sorted(unique)]
 
 
-def _curve(run: RunRecord, metric: str) -> list[tuple[float, float]]:
-    """(step, value) of a metric from metrics.jsonl; rows are {"step", "split", name: value}."""
-    points = []
+def read_metric_rows(path: Path, warnings: list[str]) -> list[dict[str, Any]]:
+    """The rows of a metrics.jsonl, {"step", "split", name: value}; bad lines become warnings.
+
+    A run killed mid-write leaves a torn last line; it is skipped and named like any other.
+    """
     try:
-        lines = (run.path / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
         return []
-    for line in lines:
+    except (OSError, UnicodeDecodeError) as exc:
+        warnings.append(f"{shown_path(path)}: not readable ({type(exc).__name__}); its learning curve is left out")
+        return []
+    rows = []
+    for number, line in enumerate(lines, start=1):
         try:
             row = json.loads(line)
         except ValueError:
-            continue  # a run killed mid-write leaves a torn last line
+            row = None
         if isinstance(row, dict) and isinstance(row.get("step"), (int, float)):
-            value = _row_metrics(row).get(metric)
-            if value is not None and math.isfinite(value):
-                points.append((float(row["step"]), value))
+            rows.append(row)
+        elif line.strip():
+            warnings.append(f"{shown_path(path)}:{number}: not a JSON metrics row; skipped that line")
+    return rows
+
+
+def _curve(ctx: _Context, run: RunRecord, metric: str) -> list[tuple[float, float]]:
+    """(step, value) of a metric from the run's metrics.jsonl."""
+    points = []
+    for row in ctx.metric_rows(run):
+        value = _row_metrics(row).get(metric)
+        if value is not None and math.isfinite(value):
+            points.append((float(row["step"]), value))
     return points
 
 
@@ -446,15 +511,23 @@ def _row_metrics(row: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _mean_curve(runs: list[RunRecord], metric: str) -> tuple[list[float], list[float], list[float]]:
+def _mean_curve(ctx: _Context, runs: list[RunRecord], metric: str) -> tuple[list[float], list[float], list[float]]:
     """Mean and std (ddof=1; 0 for one seed) over seeds at each step that any seed logged."""
     by_step: dict[float, list[float]] = defaultdict(list)
     for run in runs:
-        for step, value in _curve(run, metric):
+        for step, value in _curve(ctx, run, metric):
             by_step[step].append(value)
     steps = sorted(by_step)
-    spread = [summarize(by_step[s]) for s in steps]
-    return steps, [x.mean for x in spread], [x.std for x in spread]
+    spread = [_mean_std(by_step[s]) for s in steps]
+    return steps, [m for m, _ in spread], [d for _, d in spread]
+
+
+def _mean_std(xs: list[float]) -> tuple[float, float]:
+    """For curves only: float arithmetic; summarize's exact rounding and t quantile cost 50x more."""
+    mean = math.fsum(xs) / len(xs)
+    if len(xs) < 2:
+        return mean, 0.0
+    return mean, math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (len(xs) - 1))
 
 
 def _learning_curve_png(ctx: _Context, metric: str) -> bytes | None:
@@ -466,7 +539,7 @@ def _learning_curve_png(ctx: _Context, metric: str) -> bytes | None:
         if not mine:
             continue
         runs = _runs_of(mine)
-        steps, means, stds = _mean_curve(runs, metric)
+        steps, means, stds = _mean_curve(ctx, runs, metric)
         color = next(colors)
         if steps:
             ax.plot(steps, means, color=color, label=f"{label or 'all runs'} (n={len(runs)})")
@@ -539,7 +612,8 @@ def _confusion_png(analysis: _Analysis, label: str) -> bytes:
             value = analysis.matrix[i][j]
             ax.text(j, i, str(value), ha="center", va="center", fontsize=7,
                     color="white" if value > peak / 2 else "black")
-    return _png(fig)
+    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.1, top=0.93)  # fixed: tight_layout costs a third
+    return _png(fig, tight=False)
 
 
 def _new_figure(width: float, height: float):
@@ -552,10 +626,12 @@ def _new_figure(width: float, height: float):
     return fig, fig.add_subplot(1, 1, 1)
 
 
-def _png(fig) -> bytes:
+def _png(fig, tight: bool = True) -> bytes:
     buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", metadata={"Software": None})  # no version stamp: stable bytes
+    if tight:
+        fig.tight_layout()
+    # no version stamp: stable bytes; light compression: encoding is a tenth of the report's time
+    fig.savefig(buf, format="png", metadata={"Software": None}, pil_kwargs={"compress_level": 1})
     return buf.getvalue()
 
 
@@ -568,6 +644,8 @@ def _palette() -> Iterable[str]:
 
 
 def _render_markdown(ctx: _Context, figs: _Figures) -> str:
+    from workbench import report_extras as extras  # it builds on this module
+
     sections = [
         _md_header(ctx),
         _md_claims(ctx),
@@ -576,7 +654,14 @@ def _render_markdown(ctx: _Context, figs: _Figures) -> str:
         _md_deviations(ctx),
         _md_cost(ctx),
         _md_figures(figs),
+        extras.md_paper_vs_ours(figs),
+        extras.md_sweeps(figs),
         _md_error_analysis(ctx, figs),
+        extras.md_worst_examples(figs),
+        extras.md_attention(figs),
+        extras.md_paper_figures(figs),
+        extras.md_beyond_paper(ctx),
+        extras.md_warnings(ctx),
         _md_provenance(ctx),
         _md_rerun(ctx),
     ]
@@ -679,8 +764,8 @@ def _md_excluded(ctx: _Context) -> str:
     else:
         lines += ["", "None: every matching run completed and was averaged."]
     if ctx.skipped:
-        names = ", ".join(f"`{ctx.rel(p)}`" for p in ctx.skipped)
-        lines += ["", f"Skipped as incomplete (still running, or no readable summary.json/config.yaml): {names}."]
+        lines += ["", "Skipped (not read at all):", ""]
+        lines += [f"- `{ctx.rel(p)}`: {skip_reason(p)}" for p in ctx.skipped]
     return "\n".join(lines)
 
 

@@ -1,0 +1,105 @@
+"""Report speed: `write_report` over 100 synthetic runs of 6000 steps each, figures included.
+
+The runs are written in the real run-folder format (config.yaml with choices, overrides.yaml,
+summary.json, metrics.jsonl logged every 50 steps and evaluated every 250 as the trainer does,
+provenance.json, analysis.json with a 10-class confusion matrix): 5 models × 2 data variants ×
+10 seeds, one claim per configuration. Target: < 5 s. Usage: python benchmarks/report_speed.py
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from workbench.report import write_report  # noqa: E402
+
+MODELS = ["logistic", "mlp", "cnn", "gru", "transformer"]
+DATAS = ["standard", "shuffled"]
+SEEDS = range(10)
+STEPS, LOG_EVERY, EVAL_EVERY = 6000, 50, 250
+TARGET_S = 5.0
+
+
+def write_paper(root: Path) -> Path:
+    paper_dir = root / "papers" / "synthetic"
+    paper_dir.mkdir(parents=True)
+    (paper_dir / "paper.yaml").write_text(yaml.safe_dump({
+        "name": "synthetic", "arxiv_id": "0000.00000", "version": "v1", "title": "A synthetic paper",
+        "authors": ["A. Author"], "year": 2026, "abs_url": "https://arxiv.org/abs/0000.00000v1"}))
+    claims = [{
+        "id": f"table1.{model}.{data}.test_acc", "quote": f"{model} {data} 80 ± 2",
+        "source": {"arxiv": "0000.00000v1", "table": 1, "row": data, "column": model},
+        "metric": "test/acc", "value": 80.0, "std": 2.0, "n_seeds": 10, "unit": "%", "goal": "max",
+        "select": {"model": model, "data": data}, "tolerance": {"kind": "paper_std", "k": 2}, "status": "confirmed",
+    } for model in MODELS for data in DATAS]
+    (paper_dir / "claims.yaml").write_text(yaml.safe_dump({"claims": claims}, sort_keys=False))
+    return paper_dir
+
+
+def write_run(runs_dir: Path, number: int, model: str, data: str, seed: int, rng: random.Random) -> None:
+    run = runs_dir / "reproduction" / f"20261123-{100000 + number:06d}-{number:06x}"
+    run.mkdir(parents=True)
+    choices = {"stage": "reproduction", "model": model, "data": data, "trainer": "default", "logger": "local",
+               "paths": "default"}
+    config = {"trainer": {"max_steps": STEPS, "eval_every": EVAL_EVERY, "log_every": LOG_EVERY}, "seed": seed,
+              "optim": {"name": "adam", "lr": 0.01}, "model": {"name": model}, "data": {"name": data},
+              "choices": choices}
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    (run / "overrides.yaml").write_text(yaml.safe_dump([f"model={model}", f"data={data}", f"seed={seed}"]))
+    final = 80.0 + rng.gauss(0, 1.5)
+    lines = []
+    for step in range(LOG_EVERY, STEPS + 1, LOG_EVERY):
+        progress = step / STEPS
+        lines.append({"step": step, "split": "train", "loss": 2.3 * (1 - progress) + 0.1, "acc": final * progress})
+        if step % EVAL_EVERY == 0:
+            lines.append({"step": step, "split": "test", "loss": 2.0 * (1 - progress) + 0.3,
+                          "acc": final * progress ** 0.5 + rng.gauss(0, 0.5)})
+    (run / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    summary = {"status": "completed", "paper": "synthetic", "stage": "reproduction", "seed": seed, "choices": choices,
+               "step": STEPS, "metrics": {"test/acc": final, "test/loss": 0.3, "train/loss": 0.1},
+               "wall_time_s": 20.0 + rng.random(), "steps_per_s": 300.0, "params": 5210, "peak_memory_mb": 440.0}
+    (run / "summary.json").write_text(json.dumps(summary))
+    (run / "provenance.json").write_text(json.dumps({"git": {"sha": "abc1234", "dirty": False},
+                                                     "packages": {"torch": "2.13.0"}, "python": "3.11.7",
+                                                     "device": "cpu"}))
+    matrix = [[rng.randint(0, 5) + (80 if i == j else 0) for j in range(10)] for i in range(10)]
+    (run / "analysis.json").write_text(json.dumps({"split": "test", "class_names": [str(i) for i in range(10)],
+                                                   "confusion_matrix": matrix}))
+
+
+def main() -> None:
+    rng = random.Random(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        paper_dir = write_paper(root)
+        repro = root / "reproductions" / "synthetic"
+        number = 0
+        for model in MODELS:
+            for data in DATAS:
+                for seed in SEEDS:
+                    write_run(repro / "runs", number, model, data, seed, rng)
+                    number += 1
+        import matplotlib.figure  # noqa: F401  (import cost is not the report's)
+
+        started, cpu_started = time.perf_counter(), time.process_time()
+        comparison = write_report(paper_dir, repro)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        figures = len(list((repro / "figures").glob("*.png")))
+        rows = sum(1 for run in (repro / "runs" / "reproduction").iterdir() for _ in (run / "metrics.jsonl").open())
+    print(f"report over {number} runs × {STEPS} steps ({rows} metrics.jsonl rows, {len(comparison['claims'])} claims, "
+          f"{figures} figures): {seconds:.2f} s wall, {cpu:.2f} s CPU (target < {TARGET_S:.0f} s) "
+          f"{'OK' if seconds < TARGET_S else 'SLOW'}")
+    print("wall time counts other processes on a busy machine; CPU time is this process's own work")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,8 +1,8 @@
-"""Grokking epoch time: one full-batch AdamW epoch of the paper's model (p = 113, 3830 pairs), our
+"""Grokking epoch time: one full-batch AdamW epoch of the paper's model (data=p113: 3830 pairs), our
 answer-position forward pass vs the official layout (every layer at all 3 positions, then [:, -1]),
-and one evaluation of the 8939 test pairs. One torch thread.
+and one evaluation of the test pairs. One torch thread.
 
-Usage: taskset -c 0 python benchmarks/grokking_epoch.py [epochs]
+Usage: taskset -c 0 python benchmarks/grokking_epoch.py [epochs] [data: p113 | p59]
 """
 
 from __future__ import annotations
@@ -51,10 +51,10 @@ def seconds_per_epoch(experiment, forward, epochs: int) -> float:
     return (time.perf_counter() - start) / epochs
 
 
-def main(epochs: int) -> None:
+def main(epochs: int, data: str) -> None:
     torch.set_num_threads(1)
     seed_everything(0)
-    experiment = build(load_config("grokking", ["stage=reproduction"]))
+    experiment = build(load_config("grokking", ["stage=reproduction", f"data={data}"]))
     ours = seconds_per_epoch(experiment, experiment.model, epochs)
     official = seconds_per_epoch(experiment, lambda t: full_sequence_logits(experiment.model, t), epochs)
     with torch.no_grad():
@@ -63,9 +63,9 @@ def main(epochs: int) -> None:
         evaluate = time.perf_counter() - start
     print(f"epoch, answer position only : {ours * 1000:7.1f} ms")
     print(f"epoch, all positions        : {official * 1000:7.1f} ms  ({official / ours:.2f}x)")
-    print(f"evaluate (8939 test pairs)  : {evaluate * 1000:7.1f} ms")
+    print(f"evaluate ({len(experiment.x_test)} test pairs) : {evaluate * 1000:7.1f} ms")
     print(f"40k epochs, eval every 100  : {(40000 * ours + 400 * evaluate) / 60:7.1f} min")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 30)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 30, sys.argv[2] if len(sys.argv) > 2 else "p113")

@@ -70,3 +70,16 @@ def test_figures_draw_curves_and_spectrum_from_a_run_folder(prototype_run, tmp_p
 
 def test_figures_skip_runs_without_records(tmp_path):
     assert figures([{"path": str(tmp_path), "config": {}, "summary": {}, "seed": 0, "status": "failed"}]) == {}
+
+
+@pytest.mark.slow
+def test_reproduction_at_p59_memorises_then_groks(tmp_path):
+    """Slow tier (~45 min on one shared core): the committed run's config groks (deviations.yaml)."""
+    seed_everything(0)
+    cfg = load_config("grokking", ["stage=reproduction", "data=p59", "trainer.max_steps=15000", "trainer.threads=1"])
+    summary = quick_fit(build(cfg), tmp_path, **{k: cfg.trainer[k] for k in ("max_steps", "eval_every", "log_every")},
+                        threads=1)
+    metrics = summary["metrics"]
+    assert metrics["trainset/memorise_epoch"] < 1400  # memorised within the paper's first phase
+    assert metrics["test/grok_epoch"] > 2 * metrics["trainset/memorise_epoch"]  # generalises late
+    assert metrics["test/acc"] > 0.95

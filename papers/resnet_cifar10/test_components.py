@@ -4,7 +4,6 @@ Table 6's parameter counts, and the CIFAR-10 reader on small files written in it
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import pickle
 import tarfile

@@ -49,7 +49,8 @@ class Experiment(Protocol):
 #                                      {"split", "class_names", "confusion_matrix"})
 
 
-OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
+              "lbfgs": torch.optim.LBFGS}  # the trainer calls LBFGS with a closure
 
 
 def make_optimizer(params: Iterable[nn.Parameter], optim_cfg: Any) -> torch.optim.Optimizer:

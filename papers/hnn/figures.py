@@ -67,11 +67,11 @@ def phase_portraits(task: str, pair: dict[str, dict[str, Any]]) -> Figure:
         ax.quiver(grid[:, 0], grid[:, 1], field[:, 0], field[:, 1], color="0.6")
         ax.plot(true_path[:, 0], true_path[:, 1], color=COLORS["true"], lw=1, ls="--", label="ground truth")
         ax.plot(path[:, 0], path[:, 1], color=COLORS[model], lw=1.5, label=f"{TITLES[model]} rollout")
-        ax.set_title(f"{TITLES[model]}: learned field, t ∈ [0, {a['t'][-1]:g}]")
+        ax.set_title(f"{TITLES[model]}, t ∈ [0, {a['t'][-1]:g}]")
         ax.legend(fontsize=7, loc="upper right")
     for ax in axes:
         ax.set_xlabel("q")
-        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_aspect("equal", adjustable="box")
     axes[0].set_ylabel("p")
     return fig
 
@@ -86,6 +86,7 @@ def energy_over_time(task: str, pair: dict[str, dict[str, Any]]) -> Figure:
         ax.plot(np.array(pair[model]["t"]), pair[model]["model_energy"], color=COLORS[model], lw=1.5, label=TITLES[model])
     ax.set_xlabel("time")
     ax.set_ylabel("energy H(q, p)")
-    ax.set_title(f"{task}: energy along a rollout from {tuple(np.round(pair['hnn']['true_path'][0], 2))}")
+    q0, p0 = pair["hnn"]["true_path"][0]
+    ax.set_title(f"{task}: energy along a rollout from (q, p) = ({q0:.2f}, {p0:.2f})")
     ax.legend(fontsize=8)
     return fig

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 from matplotlib.figure import Figure
@@ -30,6 +31,8 @@ def test_figures_pair_baseline_and_hnn_per_task(tmp_path):
     energy_axes = figs["energy_spring.png"].axes[0]
     assert [line.get_label() for line in energy_axes.get_lines()] == ["ground truth", "Baseline NN", "Hamiltonian NN"]
     assert len(figs["phase_spring.png"].axes) == 3
+    for fig in figs.values():  # they must also render
+        fig.savefig(io.BytesIO(), format="png")
 
 
 def test_no_pair_no_figure(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 from matplotlib.figure import Figure
@@ -28,3 +29,5 @@ def test_figures_from_the_lowest_completed_seed(tmp_path):
     assert len(figs["burgers_solution.png"].axes) == 6  # three maps and their colour bars
     assert [ax.get_title() for ax in figs["burgers_slices.png"].axes] == ["t = 0.25", "t = 0.50", "t = 0.75"]
     assert figures([]) == {}
+    for fig in figs.values():  # they must also render
+        fig.savefig(io.BytesIO(), format="png")

@@ -1,5 +1,5 @@
 """Slow tier: PINN Burgers Table 2 (depth × width at N_u = 100, N_f = 10,000), swept with the
-reproduction recipe, each cell compared with the printed value within a factor of 10 (one run per
+reproduction recipe; each cell must be below 10 × the printed value (one run per
 cell; the table's own cells scatter by that much). Table 1 is the same with data.n_u × data.n_f."""
 
 from __future__ import annotations
@@ -25,4 +25,4 @@ def test_pinn_burgers_table2(project):
         config = yaml.safe_load((folder / "config.yaml").read_text())
         error = json.loads((folder / "summary.json").read_text())["metrics"]["test/rel_l2"]
         paper = table["rel_l2"][table["depth"].index(config["model"]["depth"])][table["width"].index(config["model"]["width"])]
-        assert paper / 10 < error < paper * 10 or error < paper, (config["model"], error, paper)
+        assert error < 10 * paper, (config["model"], error, paper)  # as good as printed, or within 10×

@@ -128,3 +128,62 @@ def test_bad_trainer_values_are_refused_by_name(key, value):
 def test_unknown_trainer_key_is_refused():
     with pytest.raises(ConfigError, match="trainer.max_stepz is not a trainer option"):
         TrainerConfig.from_dict({"max_stepz": 3})
+
+
+class FullBatchLBFGS(Toy):
+    """The same regression, full batch, no dropout, fitted by L-BFGS: the trainer must pass a closure."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.model = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 1))
+
+    def optimizers(self):
+        return torch.optim.LBFGS(self.model.parameters(), lr=1, max_iter=5, history_size=10,
+                                 line_search_fn="strong_wolfe"), None
+
+    def train_batches(self):
+        while True:
+            yield self.x, self.y
+
+
+def fresh_lbfgs(**kwargs) -> FullBatchLBFGS:
+    seed_everything(0)
+    return FullBatchLBFGS(**kwargs)
+
+
+def test_lbfgs_gets_a_closure_and_matches_a_hand_written_loop(tmp_path):
+    summary = fit(tmp_path, fresh_lbfgs(), max_steps=12, eval_every=12, log_every=1)
+    by_hand = fresh_lbfgs()
+    optimizer, _ = by_hand.optimizers()
+    for _ in range(12):
+        def closure():
+            optimizer.zero_grad()
+            loss = F.mse_loss(by_hand.model(by_hand.x), by_hand.y)
+            loss.backward()
+            return loss
+        optimizer.step(closure)
+    assert summary["status"] == "completed"
+    assert summary["metrics"]["test/loss"] == by_hand.evaluate()["test/loss"]
+    assert summary["metrics"]["test/loss"] < 1e-2 * summary["gate"]["first_train_loss"]
+    assert by_hand.calls == 0 and optimizer.state[optimizer.param_groups[0]["params"][0]]["n_iter"] > 12
+
+
+def test_lbfgs_resume_after_a_crash_ends_with_identical_metrics(tmp_path):
+    options = {"max_steps": 12, "eval_every": 4, "log_every": 1, "checkpoint_every": 4}
+    reference = fit(tmp_path / "ref", fresh_lbfgs(), **options)
+    counter = fresh_lbfgs()  # how many loss evaluations the first 6 steps take
+    fit(tmp_path / "count", counter, **{**options, "max_steps": 6})
+    with pytest.raises(Crash):
+        fit(tmp_path / "run", fresh_lbfgs(crash_at=counter.calls + 1), **options)  # dies inside step 7
+    assert load_checkpoint(tmp_path / "run" / "checkpoints")["state"]["step"] == 4
+    resumed = fit(tmp_path / "run", fresh_lbfgs(), resume=True, **options)
+    assert resumed["status"] == "completed" and resumed["step"] == 12
+    assert resumed["metrics"] == reference["metrics"]
+
+
+def test_lbfgs_nan_loss_ends_the_run_as_diverged_without_touching_the_weights(tmp_path):
+    experiment = fresh_lbfgs(nan_at=1)
+    before = [p.detach().clone() for p in experiment.model.parameters()]
+    summary = fit(tmp_path, experiment)
+    assert summary["status"] == "diverged" and summary["step"] == 0
+    assert all(torch.equal(a, b) for a, b in zip(before, experiment.model.parameters()))

@@ -7,6 +7,10 @@
         metrics = experiment.train_step(batch) # forward + loss; the trainer does backward/step
         every eval_every: experiment.evaluate() under torch.no_grad and model.eval()
 
+An optimizer that must re-evaluate the loss (torch.optim.LBFGS, or one with `needs_closure = True`)
+gets a closure instead: the trainer calls optimizer.step(closure), and the closure runs
+train_step + backward on the step's batch as often as the optimizer asks.
+
 Resuming replays `train_batches()` up to the checkpoint's step, so the iterator must be a pure
 function of the config: draw its randomness from its own seeded `torch.Generator`.
 """
@@ -54,7 +58,8 @@ class Experiment(Protocol):
 #                                      heads × query × key weights (workbench.attention builds it)
 
 
-OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
+              "lbfgs": torch.optim.LBFGS}  # the trainer calls LBFGS with a closure
 
 
 def make_optimizer(params: Iterable[nn.Parameter], optim_cfg: Any) -> torch.optim.Optimizer:

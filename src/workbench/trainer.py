@@ -249,7 +249,11 @@ class Trainer:
         task = progress.add_task("train", total=cfg.max_steps, completed=state.step, info="") if progress else None
         try:
             while state.step < cfg.max_steps:
-                out = experiment.train_step(move_to(next(batches), device))
+                batch = move_to(next(batches), device)
+                if needs_closure(optimizer):
+                    out = self._closure_step(experiment, model, optimizer, batch)
+                else:
+                    out = experiment.train_step(batch)
                 loss = out["loss"]
                 loss_value = as_float(loss)
                 if not math.isfinite(loss_value):
@@ -257,11 +261,12 @@ class Trainer:
                     message = (f"training loss became {loss_value} at step {state.step + 1}; "
                                f"the run stopped. Try a lower optim.lr or trainer.grad_clip")
                     break
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                optimizer.step()
+                if not needs_closure(optimizer):
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if cfg.grad_clip is not None:
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                    optimizer.step()
                 if scheduler is not None:
                     scheduler.step()
                 state.step += 1
@@ -281,6 +286,31 @@ class Trainer:
         session_s = time.perf_counter() - start
         state.elapsed_s = elapsed_before + session_s
         return status, message, state.step - start_step, session_s
+
+    def _closure_step(self, experiment: Experiment, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                      batch: Any) -> dict[str, Any]:
+        """One optimizer.step(closure): L-BFGS evaluates the loss again inside its line search.
+
+        Returns the metrics of the first evaluation, the loss before this step, as the plain path
+        reports. A non-finite first loss is not backpropagated: with no gradient L-BFGS leaves the
+        weights alone, and the NaN guard ends the run.
+        """
+        first: dict[str, Any] = {}
+
+        def closure() -> torch.Tensor:
+            optimizer.zero_grad(set_to_none=True)
+            out = experiment.train_step(batch)
+            if not first:
+                first.update(out)
+                if not math.isfinite(as_float(out["loss"])):
+                    return out["loss"].detach()
+            out["loss"].backward()
+            if self.cfg.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), self.cfg.grad_clip)
+            return out["loss"].detach()
+
+        optimizer.step(closure)
+        return first
 
     def _accumulate(self, state: TrainState, loss_value: float, out: dict[str, Any]) -> None:
         state.window["loss"] = state.window.get("loss", 0.0) + loss_value
@@ -342,6 +372,11 @@ class Trainer:
             TextColumn("{task.fields[info]}"),
             TimeElapsedColumn(), TimeRemainingColumn(), console=stderr, transient=False,
         )
+
+
+def needs_closure(optimizer: torch.optim.Optimizer) -> bool:
+    """Optimizers that must re-evaluate the loss themselves; the trainer hands them a closure."""
+    return isinstance(optimizer, torch.optim.LBFGS) or getattr(optimizer, "needs_closure", False)
 
 
 def progress_info(state: TrainState) -> str:

@@ -187,3 +187,11 @@ def test_lbfgs_nan_loss_ends_the_run_as_diverged_without_touching_the_weights(tm
     summary = fit(tmp_path, experiment)
     assert summary["status"] == "diverged" and summary["step"] == 0
     assert all(torch.equal(a, b) for a, b in zip(before, experiment.model.parameters()))
+
+
+def test_best_is_a_minimum_for_losses_errors_and_distances():
+    from workbench.trainer import lower_is_better
+    for metric in ("test/loss", "test/err", "test/rel_l2", "test/energy_mse", "val/nll"):
+        assert lower_is_better(metric), metric
+    for metric in ("test/acc", "test/f1", "train/bleu"):
+        assert not lower_is_better(metric), metric

@@ -143,9 +143,12 @@ def as_float(value: Any) -> float:
 
 
 def lower_is_better(metric: str) -> bool:
-    """`best` in summary.json: minimum for losses and errors, maximum for everything else."""
-    name = metric.rsplit("/", 1)[-1]
-    return "loss" in name or "err" in name
+    """`best` in summary.json: minimum for losses, errors and distances, maximum for everything else."""
+    name = metric.rsplit("/", 1)[-1].lower()
+    return any(word in name for word in LOWER_IS_BETTER_WORDS)
+
+
+LOWER_IS_BETTER_WORDS = ("loss", "err", "mse", "mae", "l1", "l2", "nll", "perplexity", "ppl")
 
 
 # ---------------------------------------------------------------- checkpoints

@@ -5,6 +5,7 @@ Errors a user can cause print one line `error: ...` and exit 1; `--debug` shows 
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import traceback
@@ -70,6 +71,11 @@ def run(ctx: typer.Context, paper: str = typer.Argument(..., help="Paper folder 
     set_project_root(root)
     args = split_run_args(list(ctx.args))
     jobs = [] if args.prints_config else validate_run(found.conf_dir, args.overrides, args.multirun)
+    devices = max((int(job.trainer.devices) for job in jobs), default=1)
+    if devices > 1 and "WORLD_SIZE" not in os.environ:  # trainer.devices=N: start torchrun for the user
+        from workbench.distributed import relaunch
+
+        raise typer.Exit(relaunch(devices, sys.argv[1:]))
     outcomes = launch(root, found, args.flags, args.overrides, n_jobs=len(jobs))
     if not args.prints_config:
         finish_runs(outcomes)

@@ -134,7 +134,8 @@ class JobTask:
         self.outcomes: list[RunOutcome] = []  # filled in this process only (the basic launcher)
 
     def __call__(self, cfg: DictConfig) -> None:
-        from workbench.runner import RunOutcome, start_run
+        from workbench.runner import RunOutcome
+        from workbench.vectorized import start_seed_runs
 
         hydra_cfg = HydraConfig.get()
         choices = job_choices(hydra_cfg)
@@ -143,16 +144,17 @@ class JobTask:
         counter = f"[{hydra_cfg.job.get('num', 0) + 1}/{self.n_jobs}] " if self.n_jobs > 1 else ""
         err.print(f"[bold]{counter}{self.paper.name}[/] {choices.get('stage', '')}: {label}")
         started = time.perf_counter()
-        try:
-            outcome = start_run(self.root, self.paper, resolve_user_config(cfg), choices, job_overrides, self.command)
+        try:  # one outcome a seed (`seeds=N`; usually N = 1)
+            outcomes = start_seed_runs(self.root, self.paper, resolve_user_config(cfg), choices, job_overrides, self.command)
         except UserError as exc:
-            outcome = RunOutcome("failed", None, {"message": str(exc)})
+            outcomes = [RunOutcome("failed", None, {"message": str(exc)})]
         except Exception:
             err.print(traceback.format_exc(), highlight=False)
-            outcome = RunOutcome("failed", None, {"message": "the run crashed in the paper's code (traceback above)"})
-        report_outcome(outcome, time.perf_counter() - started)
-        self.outcomes.append(outcome)
-        if outcome.status == "interrupted":
+            outcomes = [RunOutcome("failed", None, {"message": "the run crashed in the paper's code (traceback above)"})]
+        for outcome in outcomes:
+            report_outcome(outcome, time.perf_counter() - started)
+        self.outcomes.extend(outcomes)
+        if any(outcome.status == "interrupted" for outcome in outcomes):
             raise KeyboardInterrupt  # Ctrl-C or SIGTERM stops the whole sweep, not just this run
 
 

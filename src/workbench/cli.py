@@ -71,11 +71,6 @@ def run(ctx: typer.Context, paper: str = typer.Argument(..., help="Paper folder 
     set_project_root(root)
     args = split_run_args(list(ctx.args))
     jobs = [] if args.prints_config else validate_run(found.conf_dir, args.overrides, args.multirun)
-    devices = max((int(job.trainer.devices) for job in jobs), default=1)
-    if devices > 1 and "WORLD_SIZE" not in os.environ:  # trainer.devices=N: start torchrun for the user
-        from workbench.distributed import relaunch
-
-        raise typer.Exit(relaunch(devices, sys.argv[1:]))
     outcomes = launch(root, found, args.flags, args.overrides, n_jobs=len(jobs))
     if not args.prints_config:
         finish_runs(outcomes)
@@ -145,7 +140,11 @@ class JobTask:
         err.print(f"[bold]{counter}{self.paper.name}[/] {choices.get('stage', '')}: {label}")
         started = time.perf_counter()
         try:  # one outcome a seed (`seeds=N`; usually N = 1)
-            outcomes = start_seed_runs(self.root, self.paper, resolve_user_config(cfg), choices, job_overrides, self.command)
+            if cfg.trainer.devices > 1 and "WORLD_SIZE" not in os.environ:
+                outcomes = self.under_torchrun(int(cfg.trainer.devices), job_overrides, int(cfg.seeds))
+            else:
+                outcomes = start_seed_runs(self.root, self.paper, resolve_user_config(cfg), choices, job_overrides,
+                                           self.command)
         except UserError as exc:
             outcomes = [RunOutcome("failed", None, {"message": str(exc)})]
         except Exception:
@@ -156,6 +155,15 @@ class JobTask:
         self.outcomes.extend(outcomes)
         if any(outcome.status == "interrupted" for outcome in outcomes):
             raise KeyboardInterrupt  # Ctrl-C or SIGTERM stops the whole sweep, not just this run
+
+    def under_torchrun(self, devices: int, job_overrides: list[str], seeds: int) -> list[RunOutcome]:
+        """trainer.devices=N: this job again as N torchrun processes (here, or on a SLURM node)."""
+        from workbench.distributed import relaunch
+
+        runs_dir = self.paper.repro_dir(self.root) / "runs"
+        before = set(run_folders(runs_dir))
+        relaunch(devices, ["run", self.paper.name, *job_overrides])
+        return outcomes_from_folders(sorted(set(run_folders(runs_dir)) - before), seeds)
 
 
 def launch(root: Path, paper: Paper, flags: list[str], overrides: list[str], n_jobs: int) -> list[RunOutcome]:

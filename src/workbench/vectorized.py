@@ -119,22 +119,40 @@ def why_not_vectorised(runs: list[SeedRun], cfg: TrainerConfig) -> str | None:
     """None when the seeds can train under vmap; otherwise the reason, in a few words."""
     model = runs[0].experiment.model
     for name, module in model.named_modules():
-        if isinstance(module, nn.RNNBase):
-            return f"{name or 'the model'} is an nn.{type(module).__name__}, a fused RNN kernel that vmap cannot batch"
         if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.track_running_stats:
             return f"{name} updates BatchNorm running statistics in place"
     optimizer = runs[0].optimizer
     if type(optimizer) not in ELEMENTWISE_OPTIMIZERS:
         return f"{type(optimizer).__name__} is not an elementwise optimizer, so one step on stacked weights would mix seeds"
+    # A fused RNN kernel (nn.GRU, nn.LSTM; cuDNN on GPU) has no vmap rule; one that only holds
+    # weights for a recurrence written out (as MNIST-1D's GRU does) is fine, so refuse on a call.
+    hooks = [module.register_forward_pre_hook(refuse_fused_rnn(name)) for name, module in model.named_modules()
+             if isinstance(module, nn.RNNBase)]
     try:  # one forward pass on the first batches, weights untouched
         with torch.no_grad():
             models = [r.experiment.model.to(resolve_device(cfg.device)) for r in runs]
             params, buffers = stack_module_state(models)
             batch, dims = stack_batches([next(iter(r.experiment.train_batches())) for r in runs])
             SeedStep(runs[0].experiment, cfg)(params, buffers, batch, dims)
+    except FusedRNN as exc:
+        return str(exc)
     except Exception as exc:  # vmap refuses in many ways (random ops, .item(), data-dependent control flow)
         return f"train_step does not run under torch.func.vmap ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+    finally:
+        for hook in hooks:
+            hook.remove()
     return None
+
+
+class FusedRNN(Exception):
+    pass
+
+
+def refuse_fused_rnn(name: str) -> Any:
+    def hook(module: nn.Module, args: Any) -> None:
+        raise FusedRNN(f"{name or 'the model'} calls nn.{type(module).__name__}, a fused RNN kernel that vmap cannot batch")
+
+    return hook
 
 
 # ---------------------------------------------------------------- the vectorised step

@@ -58,10 +58,12 @@ def start_seed_runs(root: Path, paper: Any, config: dict[str, Any], choices: dic
     n = config.get("seeds", 1)
     if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
         raise ConfigError(f"seeds={n} must be a positive integer (the number of seeds to run)")
+    if n == 1:
+        return [start_run(root, paper, config, choices, overrides, command)]
     first = int(config.get("seed", 0))
     jobs = [seed_job(config, overrides, s) for s in range(first, first + n)]
     trainer_cfg = TrainerConfig.from_dict(config["trainer"])
-    if n > 1 and trainer_cfg.vectorize_seeds:
+    if trainer_cfg.vectorize_seeds:
         reason = "data-parallel runs (trainer.devices>1) train one seed at a time" if trainer_cfg.devices > 1 else None
         runs = None if reason else build_seeds(root, paper, jobs, choices, command)
         reason = reason or why_not_vectorised(runs, trainer_cfg)
@@ -177,15 +179,19 @@ class SeedStep:
     def __init__(self, experiment: Any, cfg: TrainerConfig) -> None:
         self.module = TrainStepModule(experiment)
         self.device = resolve_device(cfg.device)
+        self.vmapped: dict[str, Any] = {}  # by the batch's in_dims, which rarely change
+
+    def one_seed(self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], batch: Any) -> dict[str, torch.Tensor]:
+        named = {f"model.{k}": v for k, v in {**params, **buffers}.items()}
+        return functional_call(self.module, named, (batch,))
 
     def __call__(self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], batch: Any,
                  batch_dims: Any) -> dict[str, torch.Tensor]:
-        def one_seed(p: dict[str, torch.Tensor], b: dict[str, torch.Tensor], x: Any) -> dict[str, torch.Tensor]:
-            named = {f"model.{k}": v for k, v in {**p, **b}.items()}
-            return functional_call(self.module, named, (x,))
-
-        # randomness="error": a random op would give each seed a stream unlike its own run's
-        return vmap(one_seed, in_dims=(0, 0, batch_dims), randomness="error")(params, buffers, move_to(batch, self.device))
+        key = repr(batch_dims)
+        if key not in self.vmapped:
+            # randomness="error": a random op would give each seed a stream unlike its own run's
+            self.vmapped[key] = vmap(self.one_seed, in_dims=(0, 0, batch_dims), randomness="error")
+        return self.vmapped[key](params, buffers, move_to(batch, self.device))
 
 
 def stack_batches(batches: list[Any]) -> tuple[Any, Any]:

@@ -126,6 +126,9 @@ def why_not_vectorised(runs: list[SeedRun], cfg: TrainerConfig) -> str | None:
     optimizer = runs[0].optimizer
     if type(optimizer) not in ELEMENTWISE_OPTIMIZERS:
         return f"{type(optimizer).__name__} is not an elementwise optimizer, so one step on stacked weights would mix seeds"
+    in_model = {id(p) for p in model.parameters()}
+    if any(id(p) not in in_model for group in optimizer.param_groups for p in group["params"]):
+        return "the optimizer trains tensors outside experiment.model, which vmap cannot swap per seed"
     # A fused RNN kernel (nn.GRU, nn.LSTM; cuDNN on GPU) has no vmap rule; one that only holds
     # weights for a recurrence written out (as MNIST-1D's GRU does) is fine, so refuse on a call.
     hooks = [module.register_forward_pre_hook(refuse_fused_rnn(name)) for name, module in model.named_modules()

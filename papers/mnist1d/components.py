@@ -80,13 +80,14 @@ def shuffle_positions(x: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
     return x[:, perm]
 
 
-def accuracy_percent(logits: torch.Tensor, y: torch.Tensor) -> float:
+def accuracy_percent(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Test accuracy in %, the unit of every cell in Table 1: 100 · mean(argmax_k logits = y).
 
     logits: b k, y: b (class indices). Ties go to the lowest class index (torch.argmax).
+    A 0-d tensor, not a float: no `.item()` sync per step, and it runs under torch.func.vmap.
     """
     pred = logits.argmax(dim=-1)
-    return 100.0 * (pred == y).double().mean().item()
+    return 100.0 * (pred == y).double().mean()
 
 
 def confusion_matrix(pred: torch.Tensor, y: torch.Tensor, n_classes: int) -> torch.Tensor:

@@ -94,7 +94,12 @@ class GRU(nn.Module):
         o_t = [h_t^→ ; h_t^←]   (b t (d h), d = 2), from zero initial states
         logits = W vec(o_1 … o_t)   (40 × 12 = 480 features → 10)
 
-    The recurrence is components.gru_cell at each step, in each direction.
+    The recurrence is components.gru_cell at each step, in each direction. The weights live in an
+    nn.GRU (its layout, names and initialisation, so checkpoints and parameter counts are the
+    official code's), but forward writes the recurrence out, both directions at once as a batch
+    of d = 2, instead of calling nn.GRU's fused kernel: the same numbers (test_components checks
+    them against gru_cell in float64), as fast on CPU, and it runs under torch.func.vmap, so
+    several seeds train in one process (trainer.vectorize_seeds).
     """
 
     def __init__(self, seq_len: int = 40, n_classes: int = 10, hidden: int = 6):
@@ -104,12 +109,29 @@ class GRU(nn.Module):
         self.readout = nn.Linear(seq_len * 2 * hidden, n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: b t → b k
-        b = x.shape[0]
-        seq = rearrange(x, "b t -> b t 1")  # one scalar input per time step
-        # The official code starts both directions from zeros; written out so it is visible.
-        h0 = x.new_zeros(2, b, self.hidden)  # d b h
-        o, _ = self.gru(seq, h0)  # b t (d h), forward state then backward state at each t
-        return self.readout(rearrange(o, "b t dh -> b (t dh)"))
+        g = self.gru
+        # d = 2 directions, g = 3 gates (r, z, n, nn.GRU's row order), i = 1 input feature.
+        W_ih = torch.stack([g.weight_ih_l0, g.weight_ih_l0_reverse])[..., 0]  # d (g h)
+        W_hh = torch.stack([g.weight_hh_l0, g.weight_hh_l0_reverse])  # d (g h) h
+        b_ih = torch.stack([g.bias_ih_l0, g.bias_ih_l0_reverse])  # d (g h)
+        b_hh = torch.stack([g.bias_hh_l0, g.bias_hh_l0_reverse])  # d (g h)
+        seq = torch.stack([x, x.flip(1)])  # d b t: the backward direction reads the sequence reversed
+        # W_i· x_t + b_i· for every step at once (components.gru_cell's input half)
+        gates_x = seq.unsqueeze(-1) * W_ih[:, None, None, :] + b_ih[:, None, None, :]  # d b t (g h)
+        h = x.new_zeros(2, x.shape[0], self.hidden)  # d b h: zero initial states, as GRUBase
+        outputs = []
+        for t in range(x.shape[1]):
+            gates_h = torch.baddbmm(b_hh[:, None, :], h, W_hh.transpose(1, 2))  # W_h· h_prev + b_h·: d b (g h)
+            x_r, x_z, x_n = gates_x[:, :, t].chunk(3, dim=-1)
+            h_r, h_z, h_n = gates_h.chunk(3, dim=-1)
+            r = torch.sigmoid(x_r + h_r)  # reset gate
+            z = torch.sigmoid(x_z + h_z)  # update gate
+            n = torch.tanh(x_n + r * h_n)  # candidate state
+            h = (1 - z) * n + z * h
+            outputs.append(h)
+        o = torch.stack(outputs, dim=2)  # d b t h, the backward direction still in reversed time
+        o = torch.stack([o[0], o[1].flip(1)], dim=2)  # b t d h: [h_t^→ ; h_t^←] at each t
+        return self.readout(rearrange(o, "b t d h -> b (t d h)"))
 
 
 MODELS: dict[str, type[nn.Module]] = {"logistic": Logistic, "mlp": MLP, "cnn": CNN, "gru": GRU}

@@ -285,7 +285,7 @@ def test_accuracy_percent_matches_loop():
     for n in range(50):
         best = max(range(10), key=lambda c: logits[n, c].item())
         hits += int(best == y[n].item())
-    assert accuracy_percent(logits, y) == pytest.approx(100.0 * hits / 50)
+    assert float(accuracy_percent(logits, y)) == pytest.approx(100.0 * hits / 50)
 
 
 def test_confusion_matrix_matches_loop():
@@ -298,6 +298,6 @@ def test_confusion_matrix_matches_loop():
     assert torch.equal(C, ref)
     assert C.sum() == 200
     logits = nn.functional.one_hot(pred, 10).double()
-    assert 100.0 * C.trace().item() / 200 == pytest.approx(accuracy_percent(logits, y))
+    assert 100.0 * C.trace().item() / 200 == pytest.approx(float(accuracy_percent(logits, y)))
     with pytest.raises(ValueError):
         confusion_matrix(torch.tensor([10]), torch.tensor([0]), 10)

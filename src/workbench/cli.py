@@ -5,6 +5,7 @@ Errors a user can cause print one line `error: ...` and exit 1; `--debug` shows 
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import traceback
@@ -259,7 +260,8 @@ class JobTask:
         self.outcomes: list[RunOutcome] = []  # filled in this process only (the basic launcher)
 
     def __call__(self, cfg: DictConfig) -> None:
-        from workbench.runner import RunOutcome, start_run
+        from workbench.runner import RunOutcome
+        from workbench.vectorized import start_seed_runs
 
         hydra_cfg = HydraConfig.get()
         choices = job_choices(hydra_cfg)
@@ -268,17 +270,31 @@ class JobTask:
         counter = f"[{hydra_cfg.job.get('num', 0) + 1}/{self.n_jobs}] " if self.n_jobs > 1 else ""
         err.print(f"[bold]{counter}{self.paper.name}[/] {choices.get('stage', '')}: {label}")
         started = time.perf_counter()
-        try:
-            outcome = start_run(self.root, self.paper, resolve_user_config(cfg), choices, job_overrides, self.command)
+        try:  # one outcome a seed (`seeds=N`; usually N = 1)
+            if cfg.trainer.devices > 1 and "WORLD_SIZE" not in os.environ:
+                outcomes = self.under_torchrun(int(cfg.trainer.devices), job_overrides, int(cfg.seeds))
+            else:
+                outcomes = start_seed_runs(self.root, self.paper, resolve_user_config(cfg), choices, job_overrides,
+                                           self.command)
         except UserError as exc:
-            outcome = RunOutcome("failed", None, {"message": str(exc)})
+            outcomes = [RunOutcome("failed", None, {"message": str(exc)})]
         except Exception:
             err.print(traceback.format_exc(), highlight=False)
-            outcome = RunOutcome("failed", None, {"message": "the run crashed in the paper's code (traceback above)"})
-        report_outcome(outcome, time.perf_counter() - started)
-        self.outcomes.append(outcome)
-        if outcome.status == "interrupted":
+            outcomes = [RunOutcome("failed", None, {"message": "the run crashed in the paper's code (traceback above)"})]
+        for outcome in outcomes:
+            report_outcome(outcome, time.perf_counter() - started)
+        self.outcomes.extend(outcomes)
+        if any(outcome.status == "interrupted" for outcome in outcomes):
             raise KeyboardInterrupt  # Ctrl-C or SIGTERM stops the whole sweep, not just this run
+
+    def under_torchrun(self, devices: int, job_overrides: list[str], seeds: int) -> list[RunOutcome]:
+        """trainer.devices=N: this job again as N torchrun processes (here, or on a SLURM node)."""
+        from workbench.distributed import relaunch
+
+        runs_dir = self.paper.repro_dir(self.root) / "runs"
+        before = set(run_folders(runs_dir))
+        relaunch(devices, ["run", self.paper.name, *job_overrides])
+        return outcomes_from_folders(sorted(set(run_folders(runs_dir)) - before), seeds)
 
 
 def launch(root: Path, paper: Paper, flags: list[str], overrides: list[str], n_jobs: int) -> list[RunOutcome]:

@@ -13,6 +13,17 @@ train_step + backward on the step's batch as often as the optimizer asks.
 
 Resuming replays `train_batches()` up to the checkpoint's step, so the iterator must be a pure
 function of the config: draw its randomness from its own seeded `torch.Generator`.
+
+Scaling out asks nothing more of a paper (its config opts in):
+- torchrun / `trainer.devices=N` (distributed.py): `train_batches()` yields the global batch
+  (tensors, tuples/lists or dicts of them, batch on dim 0); each rank trains on an equal slice,
+  so `train_step` must return the *mean* loss over the batch it is given.
+- `seeds=N trainer.vectorize_seeds=true` (vectorized.py): the trainer runs `train_step` for N
+  seeds at once under `torch.func.vmap`, swapping each seed's weights into `self.model`. That
+  works when `train_step` reaches its weights only through `self.model`, draws no random
+  numbers (no dropout), calls no `.item()`, and returns tensors; and the optimizer is
+  elementwise (SGD, Adam, AdamW, ...). Otherwise the trainer says which rule failed and runs
+  the seeds one after another.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from omegaconf import OmegaConf
 
-from workbench import provenance
+from workbench import distributed, provenance
 from workbench.errors import UserError
 from workbench.files import atomic_write_json, atomic_write_text, atomic_write_yaml, read_json
 from workbench.logging import RunLogger
@@ -71,15 +71,22 @@ def start_run(root: Path, paper: Paper, config: dict[str, Any], choices: dict[st
     if config.get("component_tests"):
         return run_component_tests(root, paper, config, overrides)
     trainer_cfg = TrainerConfig.from_dict(config["trainer"])
+    ctx = distributed.setup(trainer_cfg.device, trainer_cfg.devices)
     seed_everything(int(config.get("seed", 0)))
     experiment = build_experiment(root, paper, config)
     optimizers = experiment.optimizers()  # config errors (a bad lr) surface before a folder exists
-    run_dir = open_run_dir(config, stage, overrides)
-    device = resolve_device(trainer_cfg.device)
+    run_dir = ctx.from_main(lambda: open_run_dir(config, stage, overrides))  # under torchrun: rank 0's
+    if ctx.is_main:
+        write_provenance(root, run_dir, config, trainer_cfg, experiment, command)
+    return execute(root, paper, run_dir, config, trainer_cfg, experiment, resume=False, optimizers=optimizers)
+
+
+def write_provenance(root: Path, run_dir: Path, config: dict[str, Any], trainer_cfg: TrainerConfig,
+                     experiment: Any, command: list[str] | None) -> None:
+    device = distributed.context().device(resolve_device(trainer_cfg.device))
     prov = provenance.collect(root, device, int(config.get("seed", 0)),
                               getattr(experiment, "data_fingerprint", None), argv=command)
     atomic_write_json(run_dir / "provenance.json", prov)
-    return execute(root, paper, run_dir, config, trainer_cfg, experiment, resume=False, optimizers=optimizers)
 
 
 def resume_run(root: Path, run_dir: Path) -> RunOutcome:
@@ -98,9 +105,11 @@ def resume_run(root: Path, run_dir: Path) -> RunOutcome:
             return RunOutcome("completed", run_dir, previous)
     paper = find_paper(root, config["paper"]["name"])
     trainer_cfg = TrainerConfig.from_dict(config["trainer"])
+    ctx = distributed.setup(trainer_cfg.device, trainer_cfg.devices)
     seed_everything(int(config.get("seed", 0)))
     experiment = build_experiment(root, paper, config)
-    record_resume(root, run_dir)
+    if ctx.is_main:
+        record_resume(root, run_dir)
     return execute(root, paper, run_dir, config, trainer_cfg, experiment, resume=True)
 
 
@@ -124,6 +133,17 @@ def build_experiment(root: Path, paper: Paper, config: dict[str, Any]) -> Any:
 
 def execute(root: Path, paper: Paper, run_dir: Path, config: dict[str, Any], trainer_cfg: TrainerConfig,
             experiment: Any, resume: bool, optimizers: tuple[Any, Any] | None = None) -> RunOutcome:
+    logger, base = open_logger(root, paper, run_dir, config)
+    try:
+        result = Trainer(trainer_cfg, logger, run_dir / "checkpoints").fit(experiment, resume, optimizers)
+    except BaseException as exc:
+        fail_run(logger, base, exc)
+        raise
+    return finish_run(run_dir, experiment, logger, base, result)
+
+
+def open_logger(root: Path, paper: Paper, run_dir: Path, config: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The run's logger (a silent one on torchrun ranks other than 0) and its summary so far."""
     stage = config["choices"].get("stage", "run")
     base = {
         "status": "running",
@@ -134,17 +154,21 @@ def execute(root: Path, paper: Paper, run_dir: Path, config: dict[str, Any], tra
         "run_dir": str(run_dir.relative_to(root)) if run_dir.is_relative_to(root) else str(run_dir),
         "started_at": now_iso(),
     }
+    if not distributed.context().is_main:
+        return distributed.SilentLogger(), base
     logger = RunLogger(run_dir, config.get("logger") or {}, name=f"{paper.name}-{stage}-{run_dir.name}",
                        group=f"{paper.name}-{stage}", job_type=stage, config=config)
     logger.write_summary(base)
-    try:
-        result = Trainer(trainer_cfg, logger, run_dir / "checkpoints").fit(experiment, resume, optimizers)
-    except BaseException as exc:
-        failed = {**base, "status": "failed", "message": f"{type(exc).__name__}: {exc}", "finished_at": now_iso()}
-        logger.close(failed)
-        raise
+    return logger, base
+
+
+def fail_run(logger: Any, base: dict[str, Any], exc: BaseException) -> None:
+    logger.close({**base, "status": "failed", "message": f"{type(exc).__name__}: {exc}", "finished_at": now_iso()})
+
+
+def finish_run(run_dir: Path, experiment: Any, logger: Any, base: dict[str, Any], result: Any) -> RunOutcome:
     summary = {**base, **result.summary(), "finished_at": now_iso()}
-    if result.status == "completed" and hasattr(experiment, "analysis"):
+    if result.status == "completed" and hasattr(experiment, "analysis") and distributed.context().is_main:
         atomic_write_json(run_dir / "analysis.json", experiment.analysis())
     logger.close(summary)
     return RunOutcome(result.status, run_dir, summary)

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from workbench import distributed
 from workbench.errors import ConfigError, UserError
 from workbench.experiment import Experiment, count_parameters
 from workbench.files import atomic_write
@@ -43,9 +44,11 @@ class TrainerConfig:
     progress: bool = True
     overfit_batch: bool = False
     grad_clip: float | None = None
+    devices: int = 1  # >1: data-parallel over that many processes (distributed.py)
+    vectorize_seeds: bool = False  # `seeds=N` in one process with torch.func (vectorized.py)
 
     def __post_init__(self) -> None:
-        for name in ("max_steps", "eval_every", "log_every", "checkpoint_every"):
+        for name in ("max_steps", "eval_every", "log_every", "checkpoint_every", "devices"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ConfigError(f"trainer.{name}={value} must be a positive integer")
@@ -217,13 +220,15 @@ class Trainer:
         self.cfg = cfg
         self.logger = logger
         self.checkpoint_dir = checkpoint_dir
+        self.dist = distributed.context()
 
     def fit(self, experiment: Experiment, resume: bool = False, optimizers: tuple[Any, Any] | None = None) -> FitResult:
         """Train to max_steps. `optimizers` is experiment.optimizers(), when the caller already made it."""
         cfg = self.cfg
         configure_torch(cfg)
-        device = resolve_device(cfg.device)
+        device = self.dist.device(resolve_device(cfg.device))
         model = experiment.model.to(device)
+        self.dist.broadcast_parameters(model.parameters())
         model.train()
         optimizer, scheduler = optimizers if optimizers is not None else experiment.optimizers()
         state = TrainState()
@@ -252,21 +257,22 @@ class Trainer:
         task = progress.add_task("train", total=cfg.max_steps, completed=state.step, info="") if progress else None
         try:
             while state.step < cfg.max_steps:
-                batch = move_to(next(batches), device)
+                batch = move_to(self.dist.shard(next(batches)), device)
                 if needs_closure(optimizer):
                     out = self._closure_step(experiment, model, optimizer, batch)
+                    loss_value = as_float(out["loss"])
                 else:
                     out = experiment.train_step(batch)
-                loss = out["loss"]
-                loss_value = as_float(loss)
+                    optimizer.zero_grad(set_to_none=True)
+                    out["loss"].backward()
+                    # One all-reduce under torchrun: gradients and the loss, averaged over ranks.
+                    loss_value = self.dist.average_gradients(model.parameters(), as_float(out["loss"]))
                 if not math.isfinite(loss_value):
                     status = "diverged"
                     message = (f"training loss became {loss_value} at step {state.step + 1}; "
                                f"the run stopped. Try a lower optim.lr or trainer.grad_clip")
                     break
                 if not needs_closure(optimizer):
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
                     if cfg.grad_clip is not None:
                         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                     optimizer.step()
@@ -308,9 +314,10 @@ class Trainer:
                 if not math.isfinite(as_float(out["loss"])):
                     return out["loss"].detach()
             out["loss"].backward()
+            loss_value = self.dist.average_gradients(model.parameters(), as_float(out["loss"]))
             if self.cfg.grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), self.cfg.grad_clip)
-            return out["loss"].detach()
+            return torch.tensor(loss_value, dtype=out["loss"].dtype)
 
         optimizer.step(closure)
         return first
@@ -325,7 +332,7 @@ class Trainer:
     def _log_and_eval(self, experiment: Experiment, model: torch.nn.Module, state: TrainState) -> None:
         cfg = self.cfg
         if state.step % cfg.log_every == 0 or state.step == cfg.max_steps:
-            means = {k: v / state.window_steps for k, v in state.window.items()}
+            means = self.dist.mean({k: v / state.window_steps for k, v in state.window.items()})
             if state.first_train_loss is None:
                 state.first_train_loss = means["loss"]
             state.last_train = means
@@ -343,6 +350,8 @@ class Trainer:
 
     def _checkpoint(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
                     state: TrainState) -> None:
+        if not self.dist.is_main:
+            return
         self.logger.sync()
         save_checkpoint(self.checkpoint_dir, {
             "model": model.state_dict(),

@@ -22,7 +22,7 @@ from rich.table import Table
 from workbench import status as status_mod
 from workbench.config import SEARCHPATH_OVERRIDE, job_choices, resolve_user_config, set_project_root, split_run_args, validate_run
 from workbench.errors import UserError
-from workbench.files import read_json
+from workbench.files import ensure_writable_folder, read_json
 from workbench.registry import Paper, find_paper, list_papers, project_root
 
 if TYPE_CHECKING:
@@ -70,6 +70,8 @@ def run(ctx: typer.Context, paper: str = typer.Argument(..., help="Paper folder 
     set_project_root(root)
     args = split_run_args(list(ctx.args))
     jobs = [] if args.prints_config else validate_run(found.conf_dir, args.overrides, args.multirun)
+    for runs_dir in sorted({str(job.paths.runs_dir) for job in jobs}):
+        ensure_writable_folder(Path(runs_dir), "the runs folder")
     outcomes = launch(root, found, args.flags, args.overrides, n_jobs=len(jobs))
     if not args.prints_config:
         finish_runs(outcomes)

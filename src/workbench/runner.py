@@ -20,8 +20,8 @@ import yaml
 from omegaconf import OmegaConf
 
 from workbench import provenance
-from workbench.errors import UserError
-from workbench.files import atomic_write_json, atomic_write_text, atomic_write_yaml, read_json
+from workbench.errors import ConfigError, UserError
+from workbench.files import is_disk_full, atomic_write_json, atomic_write_text, atomic_write_yaml, read_json
 from workbench.logging import RunLogger
 from workbench.registry import Paper, find_paper, import_paper_module
 from workbench.seeding import seed_everything
@@ -55,6 +55,12 @@ def new_run_dir(runs_dir: Path, stage: str) -> Path:
             continue
 
 
+def require_seed(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
+        raise ConfigError(f"seed={value} must be an integer >= 0, e.g. seed=0")
+    return value
+
+
 def open_run_dir(config: dict[str, Any], stage: str, overrides: list[str]) -> Path:
     """A new run folder holding the resolved config and the overrides as typed."""
     run_dir = new_run_dir(Path(config["paths"]["runs_dir"]), stage)
@@ -71,7 +77,7 @@ def start_run(root: Path, paper: Paper, config: dict[str, Any], choices: dict[st
     if config.get("component_tests"):
         return run_component_tests(root, paper, config, overrides)
     trainer_cfg = TrainerConfig.from_dict(config["trainer"])
-    seed_everything(int(config.get("seed", 0)))
+    seed_everything(require_seed(config.get("seed", 0)))
     experiment = build_experiment(root, paper, config)
     optimizers = experiment.optimizers()  # config errors (a bad lr) surface before a folder exists
     run_dir = open_run_dir(config, stage, overrides)
@@ -140,8 +146,15 @@ def execute(root: Path, paper: Paper, run_dir: Path, config: dict[str, Any], tra
     try:
         result = Trainer(trainer_cfg, logger, run_dir / "checkpoints").fit(experiment, resume, optimizers)
     except BaseException as exc:
-        failed = {**base, "status": "failed", "message": f"{type(exc).__name__}: {exc}", "finished_at": now_iso()}
-        logger.close(failed)
+        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        failed = {**base, "status": status, "message": f"{type(exc).__name__}: {exc}", "finished_at": now_iso()}
+        try:
+            logger.close(failed)
+        except (OSError, UserError):  # the full disk that stopped the run may refuse this too: it stays "running"
+            pass
+        if is_disk_full(exc) or is_disk_full(exc.__cause__ or exc):
+            raise UserError(f"no space left on the disk during run {run_dir}; free some space, "
+                            f"then `workbench resume {run_dir}` continues from the last checkpoint") from None
         raise
     summary = {**base, **result.summary(), "finished_at": now_iso()}
     if result.status == "completed" and hasattr(experiment, "analysis"):

@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from workbench.errors import ConfigError, UserError
 from workbench.experiment import Experiment, count_parameters
 from workbench.files import atomic_write
+from workbench.integrity import verify_digest, with_digest
 from workbench.logging import RunLogger, stderr
 from workbench.seeding import rng_state, set_rng_state
 
@@ -157,7 +158,7 @@ def save_checkpoint(folder: Path, payload: dict[str, Any]) -> None:
     last = folder / "last.pt"
     if last.exists():
         last.replace(folder / "prev.pt")
-    atomic_write(last, lambda handle: torch.save(payload, handle))
+    atomic_write(last, lambda handle: torch.save(with_digest(payload), handle))
 
 
 def load_checkpoint(folder: Path) -> dict[str, Any]:
@@ -171,13 +172,20 @@ def load_checkpoint(folder: Path) -> dict[str, Any]:
             payload = torch.load(path, map_location="cpu", weights_only=True)
             if not isinstance(payload, dict) or "model" not in payload or "state" not in payload:
                 raise ValueError("not a workbench checkpoint")
+            verify_digest(payload)
             if problems:
                 stderr.print(f"warning: {problems[-1]}; resuming from {path}", markup=False)
             return payload
         except Exception as exc:
-            problems.append(f"{path} is unreadable ({type(exc).__name__})")
+            problems.append(f"{path} is unreadable ({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})")
     detail = "; ".join(problems) if problems else "none written yet"
     raise UserError(f"no usable checkpoint in {folder} ({detail}); start the run again")
+
+
+def remove_stale_temp_files(folder: Path) -> None:
+    """A process killed inside atomic_write leaves its .last.pt.*.tmp behind; nothing reads it."""
+    for tmp in folder.glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- the loop
@@ -321,6 +329,13 @@ class Trainer:
 
     def _restore(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
                  batches: Iterator[Any]) -> TrainState:
+        remove_stale_temp_files(self.checkpoint_dir)
+        if not any((self.checkpoint_dir / name).exists() for name in CHECKPOINT_NAMES):
+            # killed before its first checkpoint: the run starts over, and ends as it would have
+            stderr.print(f"warning: no checkpoint in {self.checkpoint_dir} yet; starting the run again from step 0",
+                         markup=False)
+            self.logger.rewind(0)
+            return TrainState()
         payload = load_checkpoint(self.checkpoint_dir)
         model.load_state_dict(payload["model"])
         optimizer.load_state_dict(payload["optimizer"])

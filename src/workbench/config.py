@@ -23,7 +23,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from workbench.errors import ConfigError
@@ -143,7 +143,7 @@ class UniqueKeyLoader(yaml.SafeLoader):
 
 def resolve_user_config(cfg: DictConfig) -> dict[str, Any]:
     """The job's config without Hydra's node, every interpolation resolved."""
-    return {k: OmegaConf.to_container(v, resolve=True) if isinstance(v, DictConfig) else v
+    return {k: OmegaConf.to_container(v, resolve=True) if isinstance(v, (DictConfig, ListConfig)) else v
             for k, v in cfg.items() if k != "hydra"}
 
 

@@ -130,12 +130,13 @@ class JobTask:
         self.outcomes: list[RunOutcome] = []  # filled in this process only (the basic launcher)
 
     def __call__(self, cfg: DictConfig) -> None:
+        from workbench.provenance import redact_arg
         from workbench.runner import RunOutcome, start_run
 
         hydra_cfg = HydraConfig.get()
         choices = job_choices(hydra_cfg)
         job_overrides = list(hydra_cfg.overrides.task)
-        label = " ".join(job_overrides) or "defaults"
+        label = " ".join(redact_arg(o) for o in job_overrides) or "defaults"
         counter = f"[{hydra_cfg.job.get('num', 0) + 1}/{self.n_jobs}] " if self.n_jobs > 1 else ""
         err.print(f"[bold]{counter}{self.paper.name}[/] {choices.get('stage', '')}: {label}")
         started = time.perf_counter()

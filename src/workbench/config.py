@@ -92,6 +92,9 @@ def compose_config(conf_dir: Path, overrides: list[str]) -> DictConfig:
             return cfg
     except (HydraException, OmegaConfBaseException, ValueError) as exc:  # first: some are OSErrors too
         raise find_broken_yaml(conf_dir) or explain_compose_error(exc, conf_dir, overrides) from None
+    except TypeError as exc:  # Hydra's own crash on e.g. model=[1,2]
+        raise ConfigError(f"cannot use the overrides '{' '.join(overrides)}' ({first_line(str(exc))}); "
+                          f"a config group takes one option name, e.g. model=mlp") from None
     except (yaml.YAMLError, RecursionError, OSError):
         raise find_broken_yaml(conf_dir) or ConfigError(
             f"a config under {conf_dir} cannot be read; check the files you edited") from None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -55,6 +55,8 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch
 
 def make_optimizer(params: Iterable[nn.Parameter], optim_cfg: Any) -> torch.optim.Optimizer:
     """An optimizer from an `optim:` config block: name, lr, weight_decay, and extras (betas, momentum)."""
+    if not isinstance(optim_cfg, Mapping):
+        raise ConfigError(f"optim={optim_cfg} must be a mapping (name, lr, ...), e.g. optim.lr=1e-3")
     options = dict(optim_cfg)
     name = str(options.pop("name", "adam")).lower()
     if name not in OPTIMIZERS:
@@ -69,7 +71,7 @@ def make_optimizer(params: Iterable[nn.Parameter], optim_cfg: Any) -> torch.opti
         options["betas"] = tuple(options["betas"])
     try:
         return OPTIMIZERS[name](params, **options)
-    except (TypeError, ValueError) as exc:  # torch checks the rest (betas, momentum, eps, unknown keys)
+    except (TypeError, ValueError, LookupError) as exc:  # torch checks the rest (betas, momentum, eps, unknown keys)
         keys = ", ".join(f"optim.{k}" for k in sorted(options))
         raise ConfigError(f"optim: {(str(exc) or type(exc).__name__).splitlines()[0]} (from {keys}); fix the value") from None
 

@@ -64,8 +64,8 @@ def require_seed(value: Any) -> int:
 def open_run_dir(config: dict[str, Any], stage: str, overrides: list[str]) -> Path:
     """A new run folder holding the resolved config and the overrides as typed."""
     run_dir = new_run_dir(Path(config["paths"]["runs_dir"]), stage)
-    atomic_write_yaml(run_dir / "config.yaml", config)
-    atomic_write_yaml(run_dir / "overrides.yaml", list(overrides))
+    atomic_write_yaml(run_dir / "config.yaml", provenance.redact_config(config))
+    atomic_write_yaml(run_dir / "overrides.yaml", [provenance.redact_arg(o) for o in overrides])
     return run_dir
 
 
@@ -141,7 +141,7 @@ def execute(root: Path, paper: Paper, run_dir: Path, config: dict[str, Any], tra
         "started_at": now_iso(),
     }
     logger = RunLogger(run_dir, config.get("logger") or {}, name=f"{paper.name}-{stage}-{run_dir.name}",
-                       group=f"{paper.name}-{stage}", job_type=stage, config=config)
+                       group=f"{paper.name}-{stage}", job_type=stage, config=provenance.redact_config(config))
     logger.write_summary(base)
     try:
         result = Trainer(trainer_cfg, logger, run_dir / "checkpoints").fit(experiment, resume, optimizers)

@@ -50,11 +50,15 @@ class TrainerConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ConfigError(f"trainer.{name}={value} must be a positive integer")
-        if self.threads is not None and (not isinstance(self.threads, int) or self.threads <= 0):
+        if self.threads is not None and (not isinstance(self.threads, int) or isinstance(self.threads, bool) or self.threads <= 0):
             raise ConfigError(f"trainer.threads={self.threads} must be a positive integer or null")
-        if self.grad_clip is not None and self.grad_clip <= 0:
+        if self.grad_clip is not None and (not isinstance(self.grad_clip, (int, float)) or isinstance(self.grad_clip, bool)
+                                           or not 0 < self.grad_clip < math.inf):
             raise ConfigError(f"trainer.grad_clip={self.grad_clip} must be positive or null")
-        if self.device not in ("cpu", "cuda", "auto") and not self.device.startswith("cuda:"):
+        for name in ("deterministic", "progress", "overfit_batch"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"trainer.{name}={getattr(self, name)} must be true or false")
+        if not isinstance(self.device, str) or (self.device not in ("cpu", "cuda", "auto") and not self.device.startswith("cuda:")):
             raise ConfigError(f"trainer.device={self.device} must be cpu, cuda, cuda:N or auto")
 
     @classmethod

@@ -75,6 +75,8 @@ class WandbMirror:
         if not self.failed:
             stderr.print(f"[yellow]warning:[/] W&B mirror disabled: {escape(why)}; the run and its local files go on")
         self.failed = True
+        if self.run is not None:
+            release_wandb()
         self.run = None
 
     def log(self, step: int, split: str, metrics: dict[str, float]) -> None:
@@ -104,6 +106,16 @@ class WandbMirror:
         except Exception as exc:
             self._fail(f"finish failed ({type(exc).__name__})")
         self.run = None
+
+
+def release_wandb() -> None:
+    """Tear W&B down now: its exit hook would otherwise print a traceback when its process is dead."""
+    try:
+        import wandb
+
+        wandb.teardown()
+    except Exception:  # the service is already gone: nothing left to release
+        pass
 
 
 class RunLogger:

@@ -162,7 +162,35 @@ def save_checkpoint(folder: Path, payload: dict[str, Any]) -> None:
     last = folder / "last.pt"
     if last.exists():
         last.replace(folder / "prev.pt")
-    atomic_write(last, lambda handle: torch.save(with_digest(payload), handle))
+    atomic_write(last, lambda handle: save_reporting_os_errors(with_digest(payload), handle))
+
+
+class _WriteRecorder:
+    """A file handle that remembers the OSError of a failed write (torch turns it into a RuntimeError)."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle, self.error = handle, None
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self.handle.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+
+def save_reporting_os_errors(payload: dict[str, Any], handle: Any) -> None:
+    """torch.save, but a full disk raises the OSError (ENOSPC) instead of "unexpected pos ..."."""
+    recorder = _WriteRecorder(handle)
+    try:
+        torch.save(payload, recorder)
+    except RuntimeError:
+        if recorder.error is not None:
+            raise recorder.error from None
+        raise
 
 
 def load_checkpoint(folder: Path) -> dict[str, Any]:

@@ -55,6 +55,9 @@ class ClaimSource(BaseModel):
     column: str | None = None
     file: str | None = None
     line: int | None = None
+    caption: str | None = None   # the table's caption and \label, as `workbench fetch` read them
+    label: str | None = None
+    best: bool | None = None     # printed in bold/underlined: the paper marks it as a best result
 
 
 class Claim(BaseModel):

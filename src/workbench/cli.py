@@ -35,7 +35,7 @@ console = Console()
 err = Console(stderr=True, soft_wrap=True)
 app = typer.Typer(
     help="Re-implement ML papers in three gated stages and put your numbers beside the paper's.\n\n"
-         "Typical path: workbench list -> workbench run <paper> stage=prototype -> "
+         "Typical path: workbench fetch <arXiv id> -> workbench claims <paper> -> workbench run <paper> stage=prototype -> "
          "workbench run <paper> stage=reproduction -m seed=0,1,2 -> workbench report <paper>.",
     no_args_is_help=True,
     add_completion=False,
@@ -75,6 +75,68 @@ def run(ctx: typer.Context, paper: str = typer.Argument(..., help="Paper folder 
     outcomes = launch(root, found, args.flags, args.overrides, n_jobs=len(jobs))
     if not args.prints_config:
         finish_runs(outcomes)
+
+
+FETCH_HELP = """Fetch a paper from arXiv and scaffold papers/<name>/ for the three stages.
+
+Downloads metadata, PDF, LaTeX source and BibTeX (cached in ~/.cache/workbench/arxiv, or
+$WORKBENCH_CACHE, so a second fetch needs no network), then writes paper.yaml, CHECKLIST.md
+(reading questions plus one item per section), claims.yaml (candidates read from the LaTeX
+tables), deviations.yaml, code skeletons, conf/ and skipped tests.
+
+Ids: [cyan]2011.14439[/], [cyan]2011.14439v2[/], [cyan]arXiv:2011.14439[/], abs/ or pdf/ URLs, [cyan]hep-th/9901001[/].
+Fetching again updates paper.yaml and paper/ and never overwrites a file you changed
+([cyan]--force[/] regenerates those after a backup in .workbench-backup/).
+Offline: [cyan]workbench fetch --from paper-src.tar.gz --id 1906.01563[/] (a .tar.gz, .gz, .tex or .pdf).
+"""
+
+
+@app.command(help=FETCH_HELP)
+def fetch(
+    paper_id: Optional[str] = typer.Argument(None, metavar="ARXIV_ID", help="arXiv id or abs/pdf URL."),
+    name: Optional[str] = typer.Option(None, "--name", help="Folder name under papers/ (a Python identifier, e.g. hnn)."),
+    from_file: Optional[Path] = typer.Option(None, "--from", help="A local .tar.gz/.gz/.tex/.pdf instead of downloading."),
+    id_option: Optional[str] = typer.Option(None, "--id", help="The arXiv id of the --from file."),
+    refresh: bool = typer.Option(False, "--refresh", help="Ask arXiv for a newer version even if one is cached."),
+    force: bool = typer.Option(False, "--force", help="Regenerate files you changed (after backing them up)."),
+) -> None:
+    from workbench.scaffold import fetch_paper, fetch_root
+
+    if paper_id and id_option and paper_id != id_option:
+        raise UserError(f"two ids given ({paper_id} and --id {id_option}); give one")
+    if id_option and from_file is None:
+        raise UserError("--id goes with --from <file>; to download, give the id alone: workbench fetch <id>")
+    if from_file is not None and not (paper_id or id_option):
+        raise UserError(f"--from {from_file} needs the paper's arXiv id: add --id <id>")
+    done = fetch_paper(fetch_root(err.print), paper_id or id_option, name, from_file, refresh, force, say=err.print)
+    verb = "created" if done.created else "updated"
+    console.print(f"[bold]{verb} papers/{done.name}[/] · arXiv {done.arxiv} · {escape(done.title)}")
+    console.print(f"  source: {done.source}; {done.n_sections} sections, {done.n_tables} tables, "
+                  f"{done.n_candidates} claim candidates, {done.n_unparsed} cells not read as numbers")
+    for rel in done.kept:
+        console.print(f"  [yellow]kept your {rel}[/] (changed since fetch wrote it; --force regenerates it after a backup)")
+    if done.backup:
+        console.print(f"  backed up your changed files to {done.backup}")
+    console.print(f"next: $EDITOR papers/{done.name}/CHECKLIST.md, then `workbench claims {done.name}`")
+
+
+@app.command(help="List a paper's claims (candidates read from its LaTeX tables, and confirmed ones) with table, "
+                  "row, column and source line. [cyan]workbench claims hnn --confirm table1.spring.hnn table1.pendulum.hnn[/] "
+                  "marks candidates confirmed in claims.yaml (or edit the file by hand).")
+def claims(
+    paper: str = typer.Argument(..., help="Paper folder name (or arXiv id)."),
+    confirm: Optional[list[str]] = typer.Option(None, "--confirm", help="Claim id(s) to mark confirmed; more ids may follow it."),
+    more_ids: Optional[list[str]] = typer.Argument(None, metavar="MORE_IDS", hidden=True),
+) -> None:
+    from workbench import candidates
+
+    found = find_paper(project_root(), paper)
+    if more_ids and not confirm:
+        raise UserError(f"unexpected arguments {' '.join(more_ids)}; to confirm claims use --confirm <id> ...")
+    if confirm:
+        candidates.confirm_and_report(console, found, [*confirm, *(more_ids or [])])
+    else:
+        candidates.show(console, found)
 
 
 @app.command(help="Continue a killed or interrupted run in its own folder, to the same final numbers.")

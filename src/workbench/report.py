@@ -585,7 +585,8 @@ def _render_markdown(ctx: _Context, figs: _Figures) -> str:
 
 def _md_header(ctx: _Context) -> str:
     p = ctx.paper
-    arxiv = f"{p.get('arxiv_id') or '?'}{p.get('version') or ''}"
+    version = str(p.get("version") or "").lstrip("v")  # paper.yaml holds the number (2), or "v2"
+    arxiv = f"{p.get('arxiv_id') or '?'}" + (f"v{version}" if version else "")
     link = f"[arXiv:{arxiv}]({p['abs_url']})" if p.get("abs_url") else f"arXiv:{arxiv}"
     authors = p.get("authors")
     authors = ", ".join(map(str, authors)) if isinstance(authors, list) else (authors or "")

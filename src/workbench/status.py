@@ -101,13 +101,17 @@ def claims_section(root: Path, paper: Paper) -> Any:
     if not claims_path.exists():
         return "claims: none yet (claims.yaml missing)"
     claims = load_claims(claims_path)
+    confirmed = sum(c.status == "confirmed" for c in claims)
+    counts = f"claims: {confirmed} confirmed, {sum(c.status == 'candidate' for c in claims)} candidates to review"
+    if not confirmed:
+        return f"{counts} (`workbench claims {paper.name}`)"
     runs, _ = load_runs(paper.repro_dir(root) / "runs")
     rows = [{"id": r.claim.id, "unit": r.claim.unit, "verdict": r.verdict,
              "paper": {"value": r.claim.value, "std": r.claim.std},
              "ours": {"mean": r.stats.mean if r.stats else None, "std": r.stats.std if r.stats else None,
                       "n": r.stats.n if r.stats else 0}}
             for r in compare(claims, runs)]
-    return verdict_table(rows)
+    return Group(counts, verdict_table(rows))
 
 
 VERDICT_COLORS = {"reproduced": "green", "better": "green", "worse": "red", "inconclusive": "yellow", "missing": "dim"}

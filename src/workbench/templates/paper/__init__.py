@@ -1,0 +1,1 @@
+"""{{title}} — arXiv {{arxiv}} ({{abs_url}})."""

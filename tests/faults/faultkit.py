@@ -20,6 +20,14 @@ import torch
 from conftest import REPO, copy_project, run_dirs, summary, workbench
 
 INJECT = Path(__file__).with_name("inject.py")
+# Hypothesis examples per fuzz test: small in the fast tier; benchmarks/fault_report.py scales them up.
+FUZZ_SCALE = float(os.environ.get("WORKBENCH_FUZZ_SCALE", "1"))
+
+
+def examples(n: int) -> int:
+    return max(1, int(n * FUZZ_SCALE))
+
+
 KINDS = ("faults_injected", "runs_resumed_exactly", "bad_inputs_tried", "crashes", "partial_files", "secrets_leaked")
 
 # A small run with many checkpoints: 400 steps of the MLP, a checkpoint every 50 (about 3 s).
@@ -90,8 +98,7 @@ def file_problem(path: Path) -> str | None:
                 return "HTML cut short"
         elif path.suffix == ".jsonl":
             lines = data.decode().split("\n")
-            whole = lines[:-1] if lines[-1] == "" else lines[:-1]  # a torn last line is checked per run
-            for line in whole:
+            for line in lines[:-1]:  # a torn last line is allowed while a run is not finished (run_problems)
                 json.loads(line)
     except Exception as exc:  # any failure to read back is the finding
         return f"{type(exc).__name__}: {str(exc)[:100]}"
@@ -182,5 +189,5 @@ def assert_same_as_reference(run: Path, ref: dict) -> None:
     tally("runs_resumed_exactly")
 
 
-__all__ = ["REPO", "RUN", "assert_same_as_reference", "copy_project", "crash_check", "finish", "partial_files",
+__all__ = ["REPO", "RUN", "assert_same_as_reference", "copy_project", "crash_check", "examples", "finish", "partial_files",
            "reference", "run_dirs", "sigkill", "start", "summary", "tally", "temp_files", "wait_for_step", "workbench"]

@@ -15,7 +15,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from faultkit import REPO, crash_check, tally, workbench
+from faultkit import REPO, crash_check, examples, tally, workbench
 from workbench.claims import load_claims, load_deviations
 from workbench.config import compose_config
 from workbench.errors import UserError
@@ -23,7 +23,7 @@ from workbench.registry import list_papers, read_paper_yaml
 from workbench.report import write_report
 
 PAPER = REPO / "papers" / "mnist1d"
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
                     st.text(max_size=20), st.sampled_from(["", "~", "null", "0x1F", "1e400", "2011.14439", "yes"]))
@@ -129,7 +129,7 @@ def test_one_deviation_field_wrong_names_that_field(paper_copy, index, field, va
 PAPER_META = yaml.safe_load((PAPER / "paper.yaml").read_text())
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(15), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.one_of(yaml_text, st.sampled_from(NASTY), st.binary(max_size=40)))
 def test_paper_yaml_as_random_text(paper_copy, text):
     write(paper_copy / "paper.yaml", text)
@@ -137,7 +137,7 @@ def test_paper_yaml_as_random_text(paper_copy, text):
     expect_one_line(lambda: list_papers(paper_copy.parents[1]), paper_copy / "paper.yaml")
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(field=st.sampled_from(sorted(PAPER_META)), value=structures)
 def test_paper_yaml_field_of_any_type_still_gives_a_report(paper_copy, tmp_path, field, value):
     """The report prints paper.yaml's fields; a list where a title belongs must not crash it."""
@@ -149,7 +149,7 @@ def test_paper_yaml_field_of_any_type_still_gives_a_report(paper_copy, tmp_path,
 # ---------------------------------------------------------------- configs
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(10), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(content=st.one_of(yaml_text, st.sampled_from(NASTY), structures.map(yaml.safe_dump), st.binary(max_size=30)),
        target=st.sampled_from(["model/mlp.yaml", "stage/prototype.yaml", "data/standard.yaml", "config.yaml"]))
 def test_a_fuzzed_config_file_is_one_line_naming_it(paper_copy, monkeypatch, content, target):
@@ -181,7 +181,12 @@ CLI_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name, content, args, named", CLI_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CLI_CASES)])
+# The first two in the fast tier; the rest (a process each) are slow.
+CLI_PARAMS = [pytest.param(*case, id=f"{case[0]}-{i}", marks=[pytest.mark.slow] if i >= 2 else [])
+              for i, case in enumerate(CLI_CASES)]
+
+
+@pytest.mark.parametrize("name, content, args, named", CLI_PARAMS)
 def test_the_cli_prints_one_line_for_a_broken_file(project, name, content, args, named):
     write(project / "papers" / "mnist1d" / name, content)
     tally("bad_inputs_tried", file=name, via="CLI")

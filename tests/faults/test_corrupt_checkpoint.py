@@ -11,7 +11,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from faultkit import RUN, assert_same_as_reference, finish, reference, run_dirs, start, tally, workbench
+from faultkit import RUN, assert_same_as_reference, examples, finish, reference, run_dirs, start, tally, workbench
 from test_trainer import Toy, fit
 from workbench.errors import UserError
 from workbench.trainer import load_checkpoint
@@ -52,7 +52,7 @@ def trained(tmp_path_factory):
 KINDS = st.sampled_from(["truncate", "flip", "zero_block", "garbage", "empty", "hostile"])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(kind=KINDS, where=st.floats(0, 1), value=st.integers(0, 255))
 def test_a_damaged_last_checkpoint_falls_back_to_prev(trained, capsys, kind, where, value):
     folder, last, prev = trained
@@ -77,7 +77,7 @@ def test_a_damaged_last_checkpoint_falls_back_to_prev(trained, capsys, kind, whe
     assert not os.path.exists("/tmp/workbench-pwned")
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(10), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(kind=KINDS, kind2=KINDS, where=st.floats(0, 1), value=st.integers(1, 255))
 def test_both_checkpoints_damaged_is_one_clear_error(trained, kind, kind2, where, value):
     folder, last, prev = trained
@@ -106,6 +106,7 @@ def test_a_flipped_weight_byte_is_caught_by_the_checksum(trained):
     assert load_checkpoint(folder)["state"]["step"] == 20  # ...but the checksum refuses it
 
 
+@pytest.mark.slow
 def test_resume_of_a_run_whose_last_checkpoint_is_cut_short_is_exact(project, tmp_path_factory):
     """The real CLI: a run killed at step 230 with last.pt truncated resumes from prev.pt (step 150)."""
     ref = reference(tmp_path_factory.mktemp("ref"))

@@ -18,13 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from faultkit import tally
+from faultkit import examples, tally
 from workbench.arxiv import Http, parse_id
 from workbench.eprint import SourceLine, unpack_source
 from workbench.errors import UserError
 from workbench.latex import read_document
 
-FAST = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FAST = settings(max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def expect_result_or_one_line(call, what: str):
@@ -128,7 +128,7 @@ def test_hostile_tar_archives_unpack_safely_or_not_at_all(tmp_path, name):
         assert sum(p.stat().st_size for p in target.rglob("*") if p.is_file()) <= 200_000
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.one_of(st.binary(max_size=600),
                       st.builds(lambda b, cut: gzip.compress(b)[:cut], st.binary(max_size=300), st.integers(0, 400)),
                       st.builds(lambda n, cut: tar_bytes([member(n)])[:cut], st.text(max_size=20), st.integers(0, 2000))))
@@ -169,7 +169,7 @@ TEX_PIECES = st.sampled_from([
 ])
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(pieces=st.lists(TEX_PIECES, max_size=120), repeat=st.integers(1, 30))
 def test_random_and_adversarial_latex_never_hangs_or_crashes(pieces, repeat):
     text = "".join(pieces) * repeat

@@ -8,6 +8,8 @@ import base64
 import re
 from pathlib import Path
 
+import pytest
+
 from faultkit import REPO, crash_check, tally, workbench
 
 SECRETS = {
@@ -36,6 +38,7 @@ def leaks_in(data: bytes, secrets: list[str]) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_planted_secrets_are_in_no_file_and_no_output(project, tmp_path):
     home = tmp_path / "home"
     home.mkdir()

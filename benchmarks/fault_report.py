@@ -1,6 +1,6 @@
 """Run the fault suite (tests/faults, slow tests included) and print what it did and found.
 
-    .venv/bin/python benchmarks/fault_report.py            # everything (~15-30 min on 2 busy cores)
+    .venv/bin/python benchmarks/fault_report.py            # everything, fuzzing 3x the fast tier (~30 min on 2 busy cores)
     .venv/bin/python benchmarks/fault_report.py --fast     # the fast-tier subset only
 
 Every figure comes from the tests themselves: each records what it injected, tried and found
@@ -36,6 +36,7 @@ LABELS = {
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="only the fast-tier subset")
+    parser.add_argument("--scale", type=float, default=3.0, help="hypothesis examples per fuzz test, times the fast tier's")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments, e.g. -k disk")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -44,7 +45,8 @@ def main() -> int:
         marker = [] if args.fast else ["-m", "not gpu and not network"]
         cmd = [sys.executable, "-m", "pytest", "tests/faults", "-q", "-p", "no:cacheprovider", *marker, *args.pytest_args]
         started = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=REPO, env={**os.environ, "WORKBENCH_FAULT_TALLY": str(tally_file)},
+        env = {**os.environ, "WORKBENCH_FAULT_TALLY": str(tally_file), "WORKBENCH_FUZZ_SCALE": str(1 if args.fast else args.scale)}
+        proc = subprocess.run(cmd, cwd=REPO, env=env,
                               capture_output=True, text=True)
         seconds = time.perf_counter() - started
         records = [json.loads(line) for line in tally_file.read_text().splitlines() if line.strip()]
@@ -52,7 +54,7 @@ def main() -> int:
     for record in records:
         totals[record["kind"]] += int(record["n"])
     outcome = next((line for line in reversed(proc.stdout.splitlines()) if " in " in line and ("passed" in line or "failed" in line)), "")
-    print(f"fault suite: {' '.join(cmd[3:])}")
+    print(f"fault suite: pytest {' '.join(cmd[3:])} (fuzz scale {env['WORKBENCH_FUZZ_SCALE']})")
     print(f"pytest: {outcome.strip('= ')} ({seconds:.0f} s wall)")
     for kind, label in LABELS.items():
         print(f"  {label:<36} {totals[kind]:>6}")

@@ -72,7 +72,7 @@ def test_a_wrong_override_is_one_line(project, key, value):
 
 
 @pytest.mark.slow
-@settings(max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(key=st.sampled_from(KEYS), value=BAD_VALUES, key2=st.sampled_from(KEYS), value2=BAD_VALUES)
 def test_two_wrong_overrides_are_one_line(project, key, value, key2, value2):
     check([*BASE, f"{key}={value}", f"{key2}={value2}"], project)

@@ -21,7 +21,7 @@ OFFLINE = {"WORKBENCH_ARXIV_URL": "http://127.0.0.1:9"}
 
 def paper_is_whole_or_absent(papers) -> None:
     for folder in papers.iterdir():
-        if folder.name.startswith(".") or folder.name == "mnist1d":
+        if not folder.is_dir() or folder.name.startswith((".", "_")) or folder.name == "mnist1d":
             continue
         meta = yaml.safe_load((folder / "paper.yaml").read_text())  # a folder under its final name is complete
         assert meta["arxiv_id"] == HNN

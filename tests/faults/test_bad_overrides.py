@@ -87,7 +87,7 @@ def test_nothing_half_written_after_the_bad_overrides(project):
 
 
 @pytest.mark.parametrize("override, says", [
-    ("optim.lr=-0.1", "optim.lr=-0.1 must be a positive number"),
+    pytest.param("optim.lr=-0.1", "optim.lr=-0.1 must be a positive number", marks=pytest.mark.slow),
     pytest.param("batch_size=0", "batch_size=0 must be a positive integer", marks=pytest.mark.slow),
     pytest.param("trainer.max_steps=abc", "trainer.max_steps", marks=pytest.mark.slow),
     pytest.param("optim.lrr=0.1", "unknown config key 'optim.lrr'. Did you mean 'optim.lr'?", marks=pytest.mark.slow),

@@ -129,7 +129,7 @@ def test_one_deviation_field_wrong_names_that_field(paper_copy, index, field, va
 PAPER_META = yaml.safe_load((PAPER / "paper.yaml").read_text())
 
 
-@settings(max_examples=examples(15), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.one_of(yaml_text, st.sampled_from(NASTY), st.binary(max_size=40)))
 def test_paper_yaml_as_random_text(paper_copy, text):
     write(paper_copy / "paper.yaml", text)
@@ -149,7 +149,7 @@ def test_paper_yaml_field_of_any_type_still_gives_a_report(paper_copy, tmp_path,
 # ---------------------------------------------------------------- configs
 
 
-@settings(max_examples=examples(10), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(5), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(content=st.one_of(yaml_text, st.sampled_from(NASTY), structures.map(yaml.safe_dump), st.binary(max_size=30)),
        target=st.sampled_from(["model/mlp.yaml", "stage/prototype.yaml", "data/standard.yaml", "config.yaml"]))
 def test_a_fuzzed_config_file_is_one_line_naming_it(paper_copy, monkeypatch, content, target):
@@ -181,8 +181,8 @@ CLI_CASES = [
 ]
 
 
-# The first two in the fast tier; the rest (a process each) are slow.
-CLI_PARAMS = [pytest.param(*case, id=f"{case[0]}-{i}", marks=[pytest.mark.slow] if i >= 2 else [])
+# The first in the fast tier; the rest (a process each) are slow.
+CLI_PARAMS = [pytest.param(*case, id=f"{case[0]}-{i}", marks=[pytest.mark.slow] if i >= 1 else [])
               for i, case in enumerate(CLI_CASES)]
 
 

@@ -70,6 +70,7 @@ def test_ctrl_c_at_a_random_moment_of_a_run_then_the_next_command_works(project,
     assert temp_files(project / "reproductions") == []
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_a_report_leaves_whole_files_and_the_next_report_works(project):
     reference = workbench(project, "report", "mnist1d")
     assert reference.returncode == 0, reference.stderr

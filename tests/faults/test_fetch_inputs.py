@@ -128,7 +128,7 @@ def test_hostile_tar_archives_unpack_safely_or_not_at_all(tmp_path, name):
         assert sum(p.stat().st_size for p in target.rglob("*") if p.is_file()) <= 200_000
 
 
-@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(10), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.one_of(st.binary(max_size=600),
                       st.builds(lambda b, cut: gzip.compress(b)[:cut], st.binary(max_size=300), st.integers(0, 400)),
                       st.builds(lambda n, cut: tar_bytes([member(n)])[:cut], st.text(max_size=20), st.integers(0, 2000))))

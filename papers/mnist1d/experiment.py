@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from mnist1d.data import get_dataset_args, make_dataset
 
-from workbench import fingerprint, make_optimizer, preserve_rng, require_positive
+from workbench import ConfigError, fingerprint, make_optimizer, preserve_rng, require_positive
 
 from .components import accuracy_percent, confusion_matrix
 from .model import build_model
@@ -43,7 +43,12 @@ class MNIST1DClassification:
     def __init__(self, cfg: Any) -> None:
         self.cfg = cfg
         self.batch_size = require_positive("batch_size", cfg.batch_size)
-        self.x, self.y, self.x_test, self.y_test = load_mnist1d(bool(cfg.data.shuffle_seq), int(cfg.data.seed))
+        if not isinstance(cfg.data.shuffle_seq, bool):
+            raise ConfigError(f"data.shuffle_seq={cfg.data.shuffle_seq} must be true or false")
+        data_seed = cfg.data.seed
+        if not isinstance(data_seed, int) or isinstance(data_seed, bool) or not 0 <= data_seed < 2**32:
+            raise ConfigError(f"data.seed={data_seed} must be an integer in [0, 2**32)")  # numpy's seed range
+        self.x, self.y, self.x_test, self.y_test = load_mnist1d(cfg.data.shuffle_seq, data_seed)
         self.data_fingerprint = fingerprint(self.x, self.y, self.x_test, self.y_test)
         model_options = {k: v for k, v in cfg.model.items() if k != "name"}
         self.model = build_model(cfg.model.name, seq_len=self.x.shape[1], n_classes=N_CLASSES, **model_options)

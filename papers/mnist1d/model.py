@@ -17,7 +17,7 @@ from einops import rearrange
 from torch import nn
 
 from papers.mnist1d.components import conv1d_output_length
-from workbench import UserError
+from workbench import UserError, require_positive
 
 
 class Logistic(nn.Module):
@@ -153,4 +153,7 @@ def build_model(name: str, **kwargs) -> nn.Module:
     unknown = sorted(set(kwargs) - set(accepted))
     if unknown:
         raise UserError(f"model {name!r} has no option {', '.join(unknown)}; it takes {', '.join(accepted)}")
+    for key in ("hidden", "channels"):
+        if key in kwargs:
+            require_positive(f"model.{key}", kwargs[key])
     return cls(**kwargs)

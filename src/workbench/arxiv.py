@@ -77,7 +77,7 @@ def parse_id(text: str) -> ArxivId:
                 break
             return ArxivId(match.group(1), version)
     raise UserError(
-        f"'{text}' is not an arXiv id; use a form like 2011.14439, 2011.14439v2, arXiv:2011.14439, "
+        f"{text[:200]!r} is not an arXiv id; use a form like 2011.14439, 2011.14439v2, arXiv:2011.14439, "
         "https://arxiv.org/abs/2011.14439 or hep-th/9901001"
     )
 

@@ -180,8 +180,10 @@ def _read_yaml(path: Path) -> Any:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise UserError(f"{shown_path(path)}: not valid YAML{where}: {problem}. Fix the syntax.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{shown_path(path)}: cannot read ({exc}).") from None
+    except RecursionError:
+        raise UserError(f"{shown_path(path)}: nested too deeply to read. Fix the file.") from None
+    except (OSError, ValueError) as exc:  # ValueError: bad UTF-8, an integer of thousands of digits
+        raise UserError(f"{shown_path(path)}: cannot read ({str(exc).splitlines()[0]}).") from None
 
 
 def _validate_entries(path: Path, entries: list, model: type[BaseModel], noun: str, label_key: str) -> list:

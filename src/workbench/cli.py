@@ -23,7 +23,7 @@ from rich.table import Table
 from workbench import status as status_mod
 from workbench.config import SEARCHPATH_OVERRIDE, job_choices, resolve_user_config, set_project_root, split_run_args, validate_run
 from workbench.errors import UserError
-from workbench.files import read_json
+from workbench.files import ensure_writable_folder, read_json
 from workbench.registry import Paper, find_paper, list_papers, project_root
 
 if TYPE_CHECKING:
@@ -71,6 +71,8 @@ def run(ctx: typer.Context, paper: str = typer.Argument(..., help="Paper folder 
     set_project_root(root)
     args = split_run_args(list(ctx.args))
     jobs = [] if args.prints_config else validate_run(found.conf_dir, args.overrides, args.multirun)
+    for runs_dir in sorted({str(job.paths.runs_dir) for job in jobs}):
+        ensure_writable_folder(Path(runs_dir), "the runs folder")
     outcomes = launch(root, found, args.flags, args.overrides, n_jobs=len(jobs))
     if not args.prints_config:
         finish_runs(outcomes)
@@ -260,13 +262,14 @@ class JobTask:
         self.outcomes: list[RunOutcome] = []  # filled in this process only (the basic launcher)
 
     def __call__(self, cfg: DictConfig) -> None:
+        from workbench.provenance import redact_arg
         from workbench.runner import RunOutcome
         from workbench.vectorized import start_seed_runs
 
         hydra_cfg = HydraConfig.get()
         choices = job_choices(hydra_cfg)
         job_overrides = list(hydra_cfg.overrides.task)
-        label = " ".join(job_overrides) or "defaults"
+        label = " ".join(redact_arg(o) for o in job_overrides) or "defaults"
         counter = f"[{hydra_cfg.job.get('num', 0) + 1}/{self.n_jobs}] " if self.n_jobs > 1 else ""
         err.print(f"[bold]{counter}{self.paper.name}[/] {choices.get('stage', '')}: {label}")
         started = time.perf_counter()

@@ -23,12 +23,13 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException, MissingConfigException, OverrideParseException
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from workbench.errors import ConfigError
 
 SEARCHPATH_OVERRIDE = "hydra.searchpath=[pkg://workbench.configs]"
+SHARED_CONFIGS = Path(__file__).parent / "configs"
 PRIMARY_CONFIG = "config"
 
 # Hydra's own command-line flags that `workbench run` passes through; value = takes an argument.
@@ -89,10 +90,14 @@ def compose_config(conf_dir: Path, overrides: list[str]) -> DictConfig:
             )
             resolve_user_config(cfg)
             return cfg
-    except yaml.YAMLError:
-        raise find_broken_yaml(conf_dir) from None
-    except (HydraException, OmegaConfBaseException, ValueError) as exc:
-        raise explain_compose_error(exc, conf_dir, overrides) from None
+    except (HydraException, OmegaConfBaseException, ValueError) as exc:  # first: some are OSErrors too
+        raise find_broken_yaml(conf_dir) or explain_compose_error(exc, conf_dir, overrides) from None
+    except TypeError as exc:  # Hydra's own crash on e.g. model=[1,2]
+        raise ConfigError(f"cannot use the overrides '{' '.join(overrides)}' ({first_line(str(exc))}); "
+                          f"a config group takes one option name, e.g. model=mlp") from None
+    except (yaml.YAMLError, RecursionError, OSError):
+        raise find_broken_yaml(conf_dir) or ConfigError(
+            f"a config under {conf_dir} cannot be read; check the files you edited") from None
     finally:
         GlobalHydra.instance().clear()
 
@@ -107,21 +112,41 @@ def load_config(paper: str, overrides: list[str] | None = None) -> DictConfig:
     return OmegaConf.create(resolve_user_config(cfg))
 
 
-def find_broken_yaml(conf_dir: Path) -> ConfigError:
-    """Hydra's YAML errors do not name the file; find it and the line."""
-    for path in sorted(conf_dir.rglob("*.yaml")):
+def find_broken_yaml(conf_dir: Path) -> ConfigError | None:
+    """Hydra's YAML errors do not name the file; find it and the line (None: all files read)."""
+    for path in sorted([*conf_dir.rglob("*.yaml"), *SHARED_CONFIGS.rglob("*.yaml")]):
         try:
-            yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f" line {mark.line + 1}:" if mark else ""
-            return ConfigError(f"{path}:{line} invalid YAML ({getattr(exc, 'problem', None) or exc}); fix the file")
-    return ConfigError(f"a config under {conf_dir} is not valid YAML; check the files you edited")
+            problem = getattr(exc, "problem", None) or first_line(str(exc))
+            return ConfigError(f"{path}:{line} invalid YAML ({problem}); fix the file")
+        except RecursionError:
+            return ConfigError(f"{path}: nested too deeply to read; fix the file")
+        except (OSError, ValueError) as exc:  # ValueError: bad UTF-8, an integer of thousands of digits
+            return ConfigError(f"{path}: cannot read ({first_line(str(exc))}); fix the file")
+        if data is not None and not isinstance(data, (dict, list)):
+            return ConfigError(f"{path}: a config file holds a mapping of keys, not a {type(data).__name__}; fix the file")
+    return None
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a key given twice in one mapping, as Hydra does."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key '{key}' appears twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def resolve_user_config(cfg: DictConfig) -> dict[str, Any]:
     """The job's config without Hydra's node, every interpolation resolved."""
-    return {k: OmegaConf.to_container(v, resolve=True) if isinstance(v, DictConfig) else v
+    return {k: OmegaConf.to_container(v, resolve=True) if isinstance(v, (DictConfig, ListConfig)) else v
             for k, v in cfg.items() if k != "hydra"}
 
 
@@ -168,6 +193,9 @@ def explain_compose_error(exc: Exception, conf_dir: Path, overrides: list[str]) 
     if "Could not override" in text or "Error merging override" in text or "ValidationError" in type(exc).__name__:
         detail = [line.strip() for line in text.splitlines() if line.strip()]
         return ConfigError(" ".join(detail[:2]))
+    key = getattr(exc, "full_key", None)
+    if key:  # an interpolation or value error inside a file: name the key it sits under
+        return ConfigError(f"config key '{key}': {first_line(text)}")
     return ConfigError(first_line(text))
 
 

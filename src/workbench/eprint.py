@@ -107,6 +107,8 @@ def _extract_tar(archive: Path, target: Path, max_bytes: int, max_files: int) ->
 
 
 def _safe_member_path(archive: Path, name: str) -> PurePosixPath | None:
+    if "\x00" in name:  # no file system takes it; open() would raise ValueError
+        raise UnsafeArchive(f"{archive}: member {name!r} has a NUL byte in its name; refusing to unpack it")
     path = PurePosixPath(name)
     if path.is_absolute() or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
         raise UnsafeArchive(f"{archive}: member '{name}' has an absolute path; refusing to unpack it")

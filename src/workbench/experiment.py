@@ -29,7 +29,8 @@ Scaling out asks nothing more of a paper (its config opts in):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+import math
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -75,18 +76,25 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch
 
 def make_optimizer(params: Iterable[nn.Parameter], optim_cfg: Any) -> torch.optim.Optimizer:
     """An optimizer from an `optim:` config block: name, lr, weight_decay, and extras (betas, momentum)."""
+    if not isinstance(optim_cfg, Mapping):
+        raise ConfigError(f"optim={optim_cfg} must be a mapping (name, lr, ...), e.g. optim.lr=1e-3")
     options = dict(optim_cfg)
     name = str(options.pop("name", "adam")).lower()
     if name not in OPTIMIZERS:
         raise ConfigError(f"optim.name={name} is not one of {', '.join(OPTIMIZERS)}")
     lr = options.get("lr")
-    if not isinstance(lr, (int, float)) or lr <= 0:
+    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not 0 < lr < math.inf:
         raise ConfigError(f"optim.lr={lr} must be a positive number, e.g. optim.lr=1e-3")
-    if options.get("weight_decay", 0) < 0:
-        raise ConfigError(f"optim.weight_decay={options['weight_decay']} must be >= 0")
-    if "betas" in options:
+    decay = options.get("weight_decay", 0)
+    if not isinstance(decay, (int, float)) or isinstance(decay, bool) or not 0 <= decay < math.inf:
+        raise ConfigError(f"optim.weight_decay={decay} must be a number >= 0")
+    if isinstance(options.get("betas"), (list, tuple)):
         options["betas"] = tuple(options["betas"])
-    return OPTIMIZERS[name](params, **options)
+    try:
+        return OPTIMIZERS[name](params, **options)
+    except (TypeError, ValueError, LookupError) as exc:  # torch checks the rest (betas, momentum, eps, unknown keys)
+        keys = ", ".join(f"optim.{k}" for k in sorted(options))
+        raise ConfigError(f"optim: {(str(exc) or type(exc).__name__).splitlines()[0]} (from {keys}); fix the value") from None
 
 
 def require_positive(name: str, value: Any) -> int:

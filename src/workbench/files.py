@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import yaml
+
+from workbench.errors import UserError
 
 
 def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
@@ -24,9 +27,23 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise UserError(f"no space left on the disk to write {path}; free some space and run the command again") from exc
         raise
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def ensure_writable_folder(path: Path, what: str) -> None:
+    """Create `path` now, so an unwritable or full disk is one clear line before any work starts."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create {what} {path} ({exc.strerror or exc}); choose a writable folder") from None
 
 
 def current_umask() -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from workbench.files import atomic_write_json, atomic_write_text, json_safe
+from workbench.provenance import redact_arg
 
 stderr = Console(stderr=True, soft_wrap=True)
 
@@ -49,25 +51,32 @@ class WandbMirror:
 
         if mode not in ("online", "offline", "disabled"):
             raise ValueError(f"logger.wandb.mode={mode} is not online, offline or disabled")
-        return wandb.init(
-            project=options.get("project") or "workbench",
-            entity=options.get("entity"),
-            group=options.get("group") or group,
-            job_type=job_type,
-            name=name,
-            id=name.replace("/", "-"),
-            resume="allow",
-            tags=list(options.get("tags") or []),
-            dir=str(run_dir),
-            mode=mode,
-            config=config,
-            settings=wandb.Settings(init_timeout=30),
-        )
+        argv = sys.argv
+        sys.argv = [redact_arg(arg) for arg in argv]  # W&B records the command line: no api_key=... in it
+        try:
+            return wandb.init(
+                project=options.get("project") or "workbench",
+                entity=options.get("entity"),
+                group=options.get("group") or group,
+                job_type=job_type,
+                name=name,
+                id=name.replace("/", "-"),
+                resume="allow",
+                tags=list(options.get("tags") or []),
+                dir=str(run_dir),
+                mode=mode,
+                config=config,
+                settings=wandb.Settings(init_timeout=30),
+            )
+        finally:
+            sys.argv = argv
 
     def _fail(self, why: str) -> None:
         if not self.failed:
             stderr.print(f"[yellow]warning:[/] W&B mirror disabled: {escape(why)}; the run and its local files go on")
         self.failed = True
+        if self.run is not None:
+            release_wandb()
         self.run = None
 
     def log(self, step: int, split: str, metrics: dict[str, float]) -> None:
@@ -97,6 +106,16 @@ class WandbMirror:
         except Exception as exc:
             self._fail(f"finish failed ({type(exc).__name__})")
         self.run = None
+
+
+def release_wandb() -> None:
+    """Tear W&B down now: its exit hook would otherwise print a traceback when its process is dead."""
+    try:
+        import wandb
+
+        wandb.teardown()
+    except Exception:  # the service is already gone: nothing left to release
+        pass
 
 
 class RunLogger:

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.IGNORECASE)
+SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASS|CREDENTIAL|AUTH|PRIVATE|SESSION|COOKIE", re.IGNORECASE)
 # Environment variables that change numbers or placement; anything secret-looking is dropped.
 RECORDED_ENV = re.compile(r"^(WANDB_|CUDA_|OMP_|MKL_|TORCH_|NCCL_|SLURM_|WORKBENCH_|PYTHONHASHSEED$|HYDRA_)")
 PACKAGES = ("workbench", "torch", "numpy", "scipy", "hydra-core", "omegaconf", "wandb", "mnist1d", "einops")
@@ -35,11 +35,22 @@ def recorded_environment(env: dict[str, str] | None = None) -> dict[str, str]:
 
 def redact_command(argv: list[str]) -> str:
     """The command as typed, with values of secret-looking overrides (e.g. api_key=...) hidden."""
-    parts = []
-    for arg in argv:
-        key, sep, _ = arg.partition("=")
-        parts.append(f"{key}={REDACTED}" if sep and is_secret_name(key) else arg)
-    return shlex.join(parts)
+    return shlex.join(redact_arg(arg) for arg in argv)
+
+
+def redact_arg(arg: str) -> str:
+    key, sep, _ = arg.partition("=")
+    return f"{key}={REDACTED}" if sep and is_secret_name(key) else arg
+
+
+def redact_config(tree: Any) -> Any:
+    """A config as written to config.yaml and mirrors: values under secret-looking keys hidden.
+    Secrets belong in environment variables, which are never written."""
+    if isinstance(tree, dict):
+        return {k: REDACTED if is_secret_name(str(k)) and v is not None else redact_config(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [redact_config(v) for v in tree]
+    return tree
 
 
 def git_state(root: Path) -> dict[str, Any]:

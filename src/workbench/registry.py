@@ -59,7 +59,12 @@ def read_paper_yaml(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise UserError(f"{path}:{where} is not valid YAML ({getattr(exc, 'problem', exc)}); fix the file") from None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(f"{path}:{where} is not valid YAML ({problem}); fix the file") from None
+    except RecursionError:
+        raise UserError(f"{path}: nested too deeply to read; fix the file") from None
+    except (OSError, ValueError) as exc:  # ValueError: bad UTF-8, an integer of thousands of digits
+        raise UserError(f"{path}: cannot read ({str(exc).splitlines()[0]}); fix the file") from None
     if not isinstance(meta, dict):
         raise UserError(f"{path}: expected a mapping of fields (name, arxiv_id, title, ...); fix the file")
     return meta

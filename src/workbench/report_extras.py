@@ -340,10 +340,16 @@ def _paper_figures(ctx: _Context, figs: _Figures) -> None:
         if not hasattr(fig, "savefig"):
             ctx.warnings.append(f"{where}: figures()[{title!r}] is a {type(fig).__name__}, not a matplotlib Figure; left out")
             continue
-        name = f"paper_{_slug(str(title))}.png"
-        figs.pngs[name] = _png(fig)
-        figs.extra["paper"].append((str(title), name))
-        _close(fig)
+        title = str(title).removesuffix(".png")
+        name = f"paper_{_slug(title)}.png"
+        try:
+            figs.pngs[name] = _png(fig, tight=False)  # the paper's layout is the paper's choice
+        except Exception as exc:
+            ctx.warnings.append(f"{where}: figures()[{title!r}] could not be drawn ({type(exc).__name__}: {exc}); left out")
+            continue
+        finally:
+            _close(fig)
+        figs.extra["paper"].append((title, name))
 
 
 def _load_figures_function(path: Path):
@@ -358,8 +364,10 @@ def _load_figures_function(path: Path):
 
 
 def _runs_for_paper(ctx: _Context) -> list[dict[str, Any]]:
+    """The runs of the reported stage, newest first (a prototype run must not stand in for the recipe)."""
+    runs = sorted((r for r in ctx.runs if r.stage == ctx.stage), key=lambda r: r.path.name, reverse=True)
     return [{"path": r.path, "config": r.config, "summary": r.summary, "seed": r.seed, "status": r.status}
-            for r in ctx.runs]
+            for r in runs]
 
 
 def _close(fig: Any) -> None:

@@ -686,8 +686,18 @@ def _md_header(ctx: _Context) -> str:
         "",
         f"**{counts['reproduced']} of {len(ctx.results)} claims reproduced**"
         + (f" ({breakdown})" if breakdown else "")
-        + f", from {n_runs} completed run(s) at stage `{ctx.stage}`.",
+        + f", from {n_runs} completed run(s) at stage `{ctx.stage}`." + _md_deviation_note(ctx),
     ])
+
+
+def _md_deviation_note(ctx: _Context) -> str:
+    """A verdict is only as good as the recipe behind it: say up front how many claims a deviation touches."""
+    claim_ids = {r.claim.id for r in ctx.results}
+    touched = {c for d in ctx.deviations for c in (d.get("affects") or []) if c in claim_ids}
+    if not touched:
+        return ""
+    return (f" Deviations from the paper's recipe touch {len(touched)} of these {len(claim_ids)} claims: "
+            f"read *Deviations from the paper* below before the verdicts.")
 
 
 def _md_claims(ctx: _Context) -> str:

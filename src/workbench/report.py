@@ -722,12 +722,12 @@ def _claim_detail(ctx: _Context, r: ClaimResult) -> str:
     tol = tolerance_width(c)
     parts = [
         f"- `{c.id}`: {_quote(c.quote)} ({_source(c)}); metric `{c.metric}`, goal {c.goal}, "
-        f"select `{_config_label(c.select) or 'all runs'}`; tolerance ±{_fmt(tol)}{_unit(c.unit)} "
+        f"select `{_config_label(c.select) or 'all runs'}`; tolerance ±{format_number(tol)}{unit_suffix(c.unit)} "
         f"({_tolerance_kind(c)})"
     ]
     if r.stats and r.stats.n > 1:
         lo, hi = r.stats.ci95
-        parts.append(f"95% CI [{_fmt(lo)}, {_fmt(hi)}]")
+        parts.append(f"95% CI [{format_number(lo)}, {format_number(hi)}]")
     if r.welch_p is not None:
         parts.append(f"Welch p = {r.welch_p:.3g}")
     seeds = ", ".join(str(run.seed) for run in r.runs if run.seed is not None)
@@ -740,9 +740,9 @@ def _claim_detail(ctx: _Context, r: ClaimResult) -> str:
 
 def _tolerance_kind(c: Claim) -> str:
     if c.tolerance.kind == "paper_std":
-        return f"{_fmt(c.tolerance.k)} × paper std"
+        return f"{format_number(c.tolerance.k)} × paper std"
     if c.tolerance.kind == "rel":
-        return f"{_fmt(c.tolerance.value * 100)}% of the value"
+        return f"{format_number(c.tolerance.value * 100)}% of the value"
     return "absolute"
 
 
@@ -801,7 +801,7 @@ def _md_cost(ctx: _Context) -> str:
         runs = _runs_of(results)
         rows.append(_row(
             label or "all runs", str(len(runs)),
-            *(_fmt(_mean_of(runs, key)) for key in ("wall_time_s", "steps_per_s", "params", "peak_memory_mb")),
+            *(format_number(_mean_of(runs, key)) for key in ("wall_time_s", "steps_per_s", "params", "peak_memory_mb")),
         ))
     return "## Cost\n\nMeans over the completed runs of each configuration.\n\n" + "\n".join(rows)
 
@@ -836,7 +836,7 @@ def _analysis_block(label: str, a: _Analysis) -> str:
         wrong = [(count, j) for j, count in enumerate(a.matrix[i]) if j != i and count > 0]
         worst = max(wrong, key=lambda cj: (cj[0], -cj[1]), default=None)
         rows.append(_row(
-            _cell(name), str(total), str(correct), _fmt(100.0 * correct / total) if total else "—",
+            _cell(name), str(total), str(correct), format_number(100.0 * correct / total) if total else "—",
             f"{_cell(a.class_names[worst[1]])} ({worst[0]})" if worst else "—",
         ))
     lines = [f"### {label}", "", f"Confusion matrix summed over {a.runs} run(s); rows are true classes.",
@@ -919,7 +919,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-_") or "all"
 
 
-def _fmt(x: float | int | None) -> str:
+def format_number(x: float | int | None) -> str:
     """A number for a table: integers as such, else at most 2 decimals from 1 up, 3 significant below."""
     if x is None or isinstance(x, bool) or not math.isfinite(float(x)):
         return "—"
@@ -931,12 +931,12 @@ def _fmt(x: float | int | None) -> str:
     return f"{x:.3g}"
 
 
-def _unit(unit: str) -> str:
+def unit_suffix(unit: str) -> str:
     return unit if unit in ("%", "") else f" {unit}"
 
 
 def _pm(mean: float, std: float | None, n: int | None, unit: str) -> str:
-    text = _fmt(mean) + (f" ± {_fmt(std)}" if std is not None else "") + _unit(unit)
+    text = format_number(mean) + (f" ± {format_number(std)}" if std is not None else "") + unit_suffix(unit)
     return text + (f" (n={n})" if n else "")
 
 

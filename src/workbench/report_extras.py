@@ -32,7 +32,7 @@ from workbench.report import (
     _config_label,
     _Context,
     _Figures,
-    _fmt,
+    format_number,
     _new_figure,
     _png,
     _read_json,
@@ -235,7 +235,7 @@ def _worst_png(examples: list[dict[str, Any]], label: str) -> bytes:
         ax = fig.add_subplot(rows, cols, i + 1)
         ax.plot(_signal(e), color="#1f77b4", linewidth=1)
         confidence = e.get("confidence")
-        shown = f" ({_fmt(100 * confidence)}%)" if isinstance(confidence, (int, float)) else ""
+        shown = f" ({format_number(100 * confidence)}%)" if isinstance(confidence, (int, float)) else ""
         ax.set_title(f"#{_text(e.get('index'))}: {_text(e['true'])} → {_text(e['predicted'])}{shown}", fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -248,7 +248,7 @@ def _worst_block(label: str, where: str, examples: list[dict[str, Any]], png: st
     for e in examples:
         confidence = e.get("confidence")
         rows.append(_row(_text(e.get("index")), _cell(e["true"]), _cell(e["predicted"]),
-                         _fmt(100 * confidence) + "%" if isinstance(confidence, (int, float)) else "—"))
+                         format_number(100 * confidence) + "%" if isinstance(confidence, (int, float)) else "—"))
     lines = [f"### {label or 'all runs'}", "", f"From `{where}`.", ""]
     if png:
         lines += [f"![worst examples, {label}](figures/{png})", ""]
@@ -408,7 +408,7 @@ def md_beyond_paper(ctx: _Context) -> str:
             values = [v for r in done if (v := r.metric(metric)) is not None and math.isfinite(v)]
             if values:
                 s = summarize(values)
-                rows.append(_row(_cell(what), str(len(done)), f"`{metric}`", f"{_fmt(s.mean)} ± {_fmt(s.std)} (n={s.n})"))
+                rows.append(_row(_cell(what), str(len(done)), f"`{metric}`", f"{format_number(s.mean)} ± {format_number(s.std)} (n={s.n})"))
         if not metrics:
             rows.append(_row(_cell(what), str(len(done)), "—", "no completed run"))
     intro = ("Runs the paper never made (config `data.beyond_paper`), shown as measured: there is no claim to "

@@ -119,12 +119,14 @@ VERDICT_COLORS = {"reproduced": "green", "better": "green", "worse": "red", "inc
 
 def verdict_table(claims: list[dict[str, Any]]) -> Table:
     """Rows as in comparison.json's "claims": paper value ± std beside our mean ± std (n)."""
+    from workbench.report import format_number, unit_suffix  # numbers written as REPORT.md writes them
     table = Table("paper", "ours (mean ± std, n)", "verdict", title="claims")
     table.columns.insert(0, Column("claim", overflow="fold"))
     for c in claims:
-        unit = c.get("unit") or ""
+        unit = unit_suffix(c.get("unit") or "")
         paper, ours = c["paper"], c["ours"]
-        paper_text = f"{paper['value']:g}" + (f" ± {paper['std']:g}" if paper.get("std") is not None else "") + unit
-        ours_text = "-" if ours["mean"] is None else f"{ours['mean']:.2f} ± {ours['std']:.2f}{unit} (n={ours['n']})"
+        paper_text = format_number(paper["value"]) + (f" ± {format_number(paper['std'])}" if paper.get("std") is not None else "") + unit
+        ours_text = ("-" if ours["mean"] is None
+                     else f"{format_number(ours['mean'])} ± {format_number(ours['std'])}{unit} (n={ours['n']})")
         table.add_row(c["id"], paper_text, ours_text, f"[{VERDICT_COLORS.get(c['verdict'], 'white')}]{c['verdict']}[/]")
     return table

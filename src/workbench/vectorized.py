@@ -36,7 +36,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from workbench import provenance
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, UserError
 from workbench.files import atomic_write_json
 from workbench.logging import stderr
 from workbench.runner import (RunOutcome, build_experiment, fail_run, finish_run, open_logger, open_run_dir,
@@ -252,8 +252,14 @@ def run_vectorized(root: Path, paper: Any, runs: list[SeedRun], cfg: TrainerConf
     try:
         results = VectorizedFit(cfg, runs).fit()
     except BaseException as exc:
-        for run in runs:
-            fail_run(run.logger, run.base, exc, run.run_dir)
+        disk_full = None
+        for run in runs:  # every seed's folder is marked before the one clear error is raised
+            try:
+                fail_run(run.logger, run.base, exc, run.run_dir)
+            except UserError as error:
+                disk_full = disk_full or error
+        if disk_full is not None:
+            raise disk_full from None
         raise
     return [finish_run(run.run_dir, run.experiment, run.logger, run.base, result) for run, result in zip(runs, results)]
 

@@ -20,7 +20,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from workbench.report import write_report  # noqa: E402
+from workbench.report.write import write_report  # noqa: E402
 
 MODELS = ["logistic", "mlp", "cnn", "gru", "transformer"]
 DATAS = ["standard", "shuffled"]

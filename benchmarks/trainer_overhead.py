@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from papers.mnist1d.experiment import build  # noqa: E402
-from workbench.seeding import seed_everything  # noqa: E402
-from workbench.trainer import TrainerConfig, configure_torch, quick_fit  # noqa: E402
+from workbench.run.seeding import seed_everything  # noqa: E402
+from workbench.run.trainer import TrainerConfig, configure_torch, quick_fit  # noqa: E402
 
 REPEATS = 3
 CFG = OmegaConf.create({

@@ -1,1 +1,1 @@
-"""Paper folders: one package per re-implemented paper (see DESIGN.md, "A paper folder")."""
+"""Paper folders: one package per re-implemented paper (docs/paper-folder.md)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.arxiv import Arxiv, ArxivId, Http, cache_root, fetch_to_cache, parse_id, parse_retry_after
+from workbench.fetch.arxiv import Arxiv, ArxivId, Http, cache_root, fetch_to_cache, parse_id, parse_retry_after
 from workbench.errors import UserError
 
 from fake_arxiv import FIXTURES, FakeArxiv, Reply, source_tarball

@@ -3,7 +3,7 @@ import copy
 import pytest
 import yaml
 
-from workbench.claims import Claim, load_claims, load_deviations, run_matches, tolerance_width
+from workbench.claims.schema import Claim, load_claims, load_deviations, run_matches, tolerance_width
 from workbench.errors import UserError
 
 CLAIM = {
@@ -75,7 +75,7 @@ def test_wrong_type_names_file_claim_and_field(tmp_path, monkeypatch):
     message = load_error(path)
     assert message.startswith("papers/mnist1d/claims.yaml: claim 3 'table1.cnn.standard.test_acc': field 'value':")
     assert "valid number" in message
-    assert message.endswith("Fix the entry (schema in DESIGN.md).")
+    assert message.endswith("Fix the entry (schema in docs/claims.md).")
 
 
 def test_nested_field_error_names_the_dotted_field(tmp_path):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench.config import available_options, compose_config, job_choices, resolve_user_config
-from workbench.registry import list_papers
+from workbench.run.config import available_options, compose_config, job_choices, resolve_user_config
+from workbench.project import list_papers
 
 from conftest import REPO
 

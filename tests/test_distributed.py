@@ -9,7 +9,7 @@ import pytest
 import torch
 import yaml
 
-from workbench.distributed import Context, torchrun_command
+from workbench.run.distributed import Context, torchrun_command
 from workbench.errors import ConfigError
 from workbench.files import atomic_write_json, read_json
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench import eprint
+from workbench.fetch import eprint
 from workbench.errors import UserError
 
 from fake_arxiv import FIXTURES, source_tarball

@@ -12,8 +12,8 @@ import yaml
 from conftest import REPO, workbench
 from test_report import write_paper, write_run
 from workbench.errors import UserError
-from workbench.export import comparison_schema, hf_model_index, validate_comparison
-from workbench.report import write_report
+from workbench.report.export import comparison_schema, hf_model_index, validate_comparison
+from workbench.report.write import write_report
 
 
 @pytest.fixture

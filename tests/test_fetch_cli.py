@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from workbench.claims import load_claims
-from workbench.config import compose_config, resolve_user_config
-from workbench.registry import find_paper
+from workbench.claims.schema import load_claims
+from workbench.run.config import compose_config, resolve_user_config
+from workbench.project import find_paper
 
 from conftest import workbench
 from fake_arxiv import FIXTURES, FakeArxiv, Reply, source_tarball

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from workbench import eprint, latex
-from workbench.claims import Claim
+from workbench.fetch import eprint
+from workbench.fetch import latex
+from workbench.claims.schema import Claim
 
 from fake_arxiv import FIXTURES
 

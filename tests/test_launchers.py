@@ -7,7 +7,7 @@ import json
 import textwrap
 from pathlib import Path
 
-from workbench.config import compose_config, set_project_root
+from workbench.run.config import compose_config, set_project_root
 
 from conftest import workbench
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from workbench.provenance import recorded_environment, redact_command
+from workbench.run.provenance import recorded_environment, redact_command
 
 from conftest import run_dirs, workbench
 

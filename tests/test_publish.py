@@ -158,7 +158,7 @@ def test_training_run_mirrors_params_metrics_and_artifacts_to_mlflow(project, mo
 
 
 def test_a_broken_mlflow_store_warns_once_and_never_raises(tmp_path, capsys):
-    from workbench.mlflow_mirror import MlflowMirror
+    from workbench.tracking.mlflow import MlflowMirror
 
     (tmp_path / "not-a-dir").write_text("a file where the store should be")
     mirror = MlflowMirror(tmp_path / "run", {"tracking_uri": f"file://{tmp_path / 'not-a-dir'}/store"},

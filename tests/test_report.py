@@ -5,9 +5,9 @@ import math
 import pytest
 import yaml
 
-from workbench.claims import Claim
+from workbench.claims.schema import Claim
 from workbench.errors import UserError
-from workbench.report import compare, load_runs, write_report
+from workbench.report.write import compare, load_runs, write_report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -67,7 +67,7 @@ def write_paper(root, claims=CLAIMS, deviations=DEVIATIONS):
 
 def write_run(repro_dir, name, *, model="cnn", data="standard", seed=0, status="completed", acc=94.0, loss=0.21,
               stage="reproduction", message=None, confusion=None, extra_metrics=None, curve=True):
-    """A run folder in exactly the format the trainer writes (see DESIGN.md and the brief)."""
+    """A run folder in exactly the format the trainer writes (docs/run-folder.md)."""
     run = repro_dir / "runs" / stage / name
     run.mkdir(parents=True)
     config = {

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from test_report import confusion, write_paper, write_run
-from workbench.report import write_report
+from workbench.report.write import write_report
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars"]

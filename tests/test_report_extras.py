@@ -10,8 +10,8 @@ import yaml
 from torch import nn
 
 from test_report import CLAIMS, PNG_SIGNATURE, claim, confusion, write_paper, write_run
-from workbench.attention import attention_payload, capture_attention
-from workbench.report import write_report
+from workbench.run.attention import attention_payload, capture_attention
+from workbench.report.write import write_report
 
 
 def repro_of(tmp_path):

@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from workbench.claims import Claim
-from workbench.stats import summarize, verdict, welch_p
+from workbench.claims.schema import Claim
+from workbench.report.stats import summarize, verdict, welch_p
 
 
 def make_claim(value=94.0, std=2.0, goal="max", tolerance=None, **extra):

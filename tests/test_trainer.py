@@ -11,8 +11,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from workbench.errors import ConfigError, UserError
-from workbench.seeding import seed_everything
-from workbench.trainer import TrainerConfig, load_checkpoint, quick_fit
+from workbench.run.seeding import seed_everything
+from workbench.run.trainer import TrainerConfig, quick_fit
+from workbench.run.checkpoints import load_checkpoint
 
 
 class Crash(Exception):
@@ -190,7 +191,7 @@ def test_lbfgs_nan_loss_ends_the_run_as_diverged_without_touching_the_weights(tm
 
 
 def test_best_is_a_minimum_for_losses_errors_and_distances():
-    from workbench.trainer import lower_is_better
+    from workbench.run.trainer import lower_is_better
     for metric in ("test/loss", "test/err", "test/rel_l2", "test/energy_mse", "val/nll"):
         assert lower_is_better(metric), metric
     for metric in ("test/acc", "test/f1", "train/bleu"):

@@ -6,10 +6,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from workbench.logging import RunLogger
-from workbench.seeding import rng_state, seed_everything
-from workbench.trainer import Trainer, TrainerConfig, load_checkpoint
-from workbench.vectorized import SeedRun, VectorizedFit, seed_job, stack_batches, why_not_vectorised
+from workbench.tracking.logger import RunLogger
+from workbench.run.seeding import rng_state, seed_everything
+from workbench.run.trainer import Trainer, TrainerConfig
+from workbench.run.checkpoints import load_checkpoint
+from workbench.run.vectorized import SeedRun, VectorizedFit, seed_job, stack_batches, why_not_vectorised
 
 from conftest import run_dirs, summary, workbench
 

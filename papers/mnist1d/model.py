@@ -16,7 +16,7 @@ import torch
 from einops import rearrange
 from torch import nn
 
-from papers.mnist1d.components import conv1d_output_length
+from .components import conv1d_output_length
 from workbench import UserError, require_positive
 
 

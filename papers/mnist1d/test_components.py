@@ -10,14 +10,14 @@ import pytest
 import torch
 from torch import nn
 
-from papers.mnist1d.components import (
+from .components import (
     accuracy_percent,
     confusion_matrix,
     conv1d_output_length,
     gru_cell,
     shuffle_positions,
 )
-from papers.mnist1d.model import CNN, GRU, MLP, Logistic, build_model
+from .model import CNN, GRU, MLP, Logistic, build_model
 from workbench import UserError
 
 NAMES = ["logistic", "mlp", "cnn", "gru"]

@@ -16,24 +16,24 @@ import hydra
 import typer
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from workbench import status as status_mod
-from workbench.config import SEARCHPATH_OVERRIDE, job_choices, resolve_user_config, set_project_root, split_run_args, validate_run
+from workbench.run.config import SEARCHPATH_OVERRIDE, job_choices, resolve_user_config, set_project_root, split_run_args, validate_run
+from workbench.console import stderr as err
+from workbench.console import stdout as console
 from workbench.errors import UserError
-from workbench.files import ensure_writable_folder, read_json
-from workbench.registry import Paper, find_paper, list_papers, project_root
+from workbench.files import ensure_writable_folder
+from workbench.project import Paper, find_paper, list_papers, project_root
+from workbench.run import record
 
 if TYPE_CHECKING:
-    from workbench.runner import RunOutcome
+    from workbench.run.runner import RunOutcome
 
 # torch, matplotlib and wandb load inside the commands that need them (runner, report), so
 # help, list, status and config errors answer at once.
 
-console = Console()
-err = Console(stderr=True, soft_wrap=True)
 app = typer.Typer(
     help="Re-implement ML papers in three gated stages and put your numbers beside the paper's.\n\n"
          "Typical path: workbench fetch <arXiv id> -> workbench claims <paper> -> workbench run <paper> stage=prototype -> "
@@ -101,7 +101,7 @@ def fetch(
     refresh: bool = typer.Option(False, "--refresh", help="Ask arXiv for a newer version even if one is cached."),
     force: bool = typer.Option(False, "--force", help="Regenerate files you changed (after backing them up)."),
 ) -> None:
-    from workbench.scaffold import fetch_paper, fetch_root
+    from workbench.fetch.scaffold import fetch_paper, fetch_root
 
     if paper_id and id_option and paper_id != id_option:
         raise UserError(f"two ids given ({paper_id} and --id {id_option}); give one")
@@ -142,7 +142,7 @@ def claims(
 
 @app.command(help="Continue a killed or interrupted run in its own folder, to the same final numbers.")
 def resume(run_dir: Path = typer.Argument(..., help="The run folder, e.g. reproductions/mnist1d/runs/reproduction/20261123-101500-a1b2c3.")) -> None:
-    from workbench.runner import resume_run
+    from workbench.run.runner import resume_run
 
     root = project_root()
     set_project_root(root)
@@ -167,7 +167,7 @@ def report(
     online: bool = typer.Option(False, "--online", help="With --publish: upload now (needs `wandb login`)."),
     mlflow: bool = typer.Option(False, "--mlflow", help="Also log the report to MLflow (publish/mlruns)."),
 ) -> None:
-    from workbench.report import write_report
+    from workbench.report.write import write_report
 
     root = project_root()
     if all_papers == bool(paper):
@@ -187,14 +187,14 @@ def report(
         if mlflow:
             print_mlflow(repro_dir, comparison)
     if all_papers:
-        from workbench.export import write_index
+        from workbench.report.export import write_index
 
         md_path, html_path, _ = write_index(root, [p.name for p in papers])
         console.print(f"wrote {md_path} and {html_path}")
 
 
 def print_published(repro_dir: Path, comparison: dict, *, online: bool, dry_run: bool) -> None:
-    from workbench.publish import publish
+    from workbench.report.publish import publish
 
     result = publish(repro_dir, comparison, online=online, dry_run=dry_run)
     for message in result.messages:
@@ -206,7 +206,7 @@ def print_published(repro_dir: Path, comparison: dict, *, online: bool, dry_run:
 
 
 def print_mlflow(repro_dir: Path, comparison: dict) -> None:
-    from workbench.mlflow_mirror import publish_report_to_mlflow
+    from workbench.report.publish import publish_report_to_mlflow
 
     try:
         uri = publish_report_to_mlflow(repro_dir, comparison)
@@ -222,7 +222,7 @@ def export(
     paper: str = typer.Argument(..., help="Paper folder name (or arXiv id)."),
     fmt: str = typer.Option("hf", "--format", help="Only 'hf' so far: export/hf/model-index.yaml."),
 ) -> None:
-    from workbench.export import write_hf_export
+    from workbench.report.export import write_hf_export
 
     if fmt != "hf":
         raise UserError(f"--format {fmt}: unknown format; the only one is 'hf' (Hugging Face model-index YAML)")
@@ -262,9 +262,9 @@ class JobTask:
         self.outcomes: list[RunOutcome] = []  # filled in this process only (the basic launcher)
 
     def __call__(self, cfg: DictConfig) -> None:
-        from workbench.provenance import redact_arg
-        from workbench.runner import RunOutcome
-        from workbench.vectorized import start_seed_runs
+        from workbench.run.provenance import redact_arg
+        from workbench.run.runner import RunOutcome
+        from workbench.run.vectorized import start_seed_runs
 
         hydra_cfg = HydraConfig.get()
         choices = job_choices(hydra_cfg)
@@ -292,22 +292,22 @@ class JobTask:
 
     def under_torchrun(self, devices: int, job_overrides: list[str], seeds: int) -> list[RunOutcome]:
         """trainer.devices=N: this job again as N torchrun processes (here, or on a SLURM node)."""
-        from workbench.distributed import relaunch
+        from workbench.run.distributed import relaunch
 
         runs_dir = self.paper.repro_dir(self.root) / "runs"
-        before = set(run_folders(runs_dir))
+        before = set(record.run_folders(runs_dir))
         relaunch(devices, ["run", self.paper.name, *job_overrides])
-        return outcomes_from_folders(sorted(set(run_folders(runs_dir)) - before), seeds)
+        return outcomes_from_folders(sorted(set(record.run_folders(runs_dir)) - before), seeds)
 
 
 def launch(root: Path, paper: Paper, flags: list[str], overrides: list[str], n_jobs: int) -> list[RunOutcome]:
     """Hand the command line to Hydra (so -m, --cfg, launchers behave as Hydra users expect)."""
-    from workbench.runner import RunOutcome
+    from workbench.run.runner import RunOutcome
 
     argv = sys.argv
     task = JobTask(root, paper, ["workbench", *argv[1:]], n_jobs)
     runs_dir = paper.repro_dir(root) / "runs"
-    before = set(run_folders(runs_dir))
+    before = set(record.run_folders(runs_dir))
     sys.argv = ["workbench", *flags, SEARCHPATH_OVERRIDE, *overrides]
     try:
         hydra.main(config_path=str(paper.conf_dir.resolve()), config_name="config", version_base="1.3")(task)()
@@ -320,25 +320,17 @@ def launch(root: Path, paper: Paper, flags: list[str], overrides: list[str], n_j
         sys.argv = argv
     if task.outcomes or n_jobs == 0:
         return task.outcomes
-    return outcomes_from_folders(sorted(set(run_folders(runs_dir)) - before), n_jobs)
-
-
-def run_folders(runs_dir: Path) -> list[Path]:
-    """runs/<stage>/<run>, without Hydra's own scratch folder (runs/.hydra)."""
-    return [p for p in runs_dir.glob("*/*") if p.is_dir() and not p.parent.name.startswith(".")]
+    return outcomes_from_folders(sorted(set(record.run_folders(runs_dir)) - before), n_jobs)
 
 
 def outcomes_from_folders(new_runs: list[Path], n_jobs: int) -> list[RunOutcome]:
     """Jobs that ran in other processes report through their run folders; a job that never made
     one failed before it started (its error was printed by its worker)."""
-    from workbench.runner import RunOutcome
+    from workbench.run.runner import RunOutcome
 
     outcomes = []
     for run in new_runs:
-        try:
-            summary = read_json(run / "summary.json")
-        except (OSError, ValueError):
-            summary = {"status": "failed", "message": f"{run} has no readable summary.json"}
+        summary = record.read_summary(run) or {"status": "failed", "message": f"{run} has no readable summary.json"}
         outcomes.append(RunOutcome(summary.get("status", "failed"), run, summary))
     missing = n_jobs - len(outcomes)
     outcomes += [RunOutcome("failed", None, {"message": "did not start"}) for _ in range(max(0, missing))]

@@ -11,8 +11,8 @@ from rich.console import Group
 from rich.panel import Panel
 from rich.table import Column, Table
 
-from workbench.files import read_json
-from workbench.registry import Paper
+from workbench.project import Paper
+from workbench.run import record
 
 CHECKBOX = re.compile(r"^\s*[-*] \[( |x|X)\]", re.MULTILINE)
 STAGES = ("component", "prototype", "reproduction")
@@ -34,14 +34,7 @@ def checklist_progress(path: Path) -> tuple[int, int]:
 
 
 def run_summaries(runs_dir: Path, stage: str) -> list[dict[str, Any]]:
-    """Summaries of a stage's runs, oldest first; unreadable ones are skipped."""
-    summaries = []
-    for path in sorted((runs_dir / stage).glob("*/summary.json")):
-        try:
-            summaries.append(read_json(path))
-        except (OSError, ValueError):
-            continue
-    return summaries
+    return record.stage_summaries(runs_dir, stage)
 
 
 def count_runs(runs_dir: Path) -> dict[str, int]:
@@ -94,8 +87,9 @@ def render(root: Path, paper: Paper) -> Panel:
 
 
 def claims_section(root: Path, paper: Paper) -> Any:
-    from workbench.claims import load_claims
-    from workbench.report import compare, load_runs
+    from workbench.claims.schema import load_claims
+    from workbench.report.write import compare
+    from workbench.run.record import load_runs
 
     claims_path = paper.dir / "claims.yaml"
     if not claims_path.exists():
@@ -119,7 +113,7 @@ VERDICT_COLORS = {"reproduced": "green", "better": "green", "worse": "red", "inc
 
 def verdict_table(claims: list[dict[str, Any]]) -> Table:
     """Rows as in comparison.json's "claims": paper value ± std beside our mean ± std (n)."""
-    from workbench.report import format_number, unit_suffix  # numbers written as REPORT.md writes them
+    from workbench.report.write import format_number, unit_suffix  # numbers written as REPORT.md writes them
     table = Table("paper", "ours (mean ± std, n)", "verdict", title="claims")
     table.columns.insert(0, Column("claim", overflow="fold"))
     for c in claims:

@@ -87,7 +87,7 @@ def file_problem(path: Path) -> str | None:
             import yaml
             yaml.safe_load(data)
         elif path.suffix == ".pt":
-            from workbench.integrity import verify_digest
+            from workbench.run.checkpoints import verify_digest
             payload = torch.load(path, map_location="cpu", weights_only=True)
             verify_digest(payload)
         elif path.suffix == ".png":

@@ -45,7 +45,7 @@ def arm(spec: str) -> None:
 
         os.replace = replace
     elif name in ("kill_at_step", "sigint_at_step"):
-        from workbench.logging import RunLogger
+        from workbench.tracking.logger import RunLogger
 
         real_log = RunLogger.log
         sig = signal.SIGKILL if name == "kill_at_step" else signal.SIGINT

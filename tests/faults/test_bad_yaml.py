@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from faultkit import REPO, crash_check, examples, tally, workbench
-from workbench.claims import load_claims, load_deviations
-from workbench.config import compose_config
+from workbench.claims.schema import load_claims, load_deviations
+from workbench.run.config import compose_config
 from workbench.errors import UserError
-from workbench.registry import list_papers, read_paper_yaml
-from workbench.report import write_report
+from workbench.project import list_papers, read_paper_yaml
+from workbench.report.write import write_report
 
 PAPER = REPO / "papers" / "mnist1d"
 SETTINGS = settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

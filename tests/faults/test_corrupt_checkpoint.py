@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from faultkit import RUN, assert_same_as_reference, examples, finish, reference, run_dirs, start, tally, workbench
 from test_trainer import Toy, fit
 from workbench.errors import UserError
-from workbench.trainer import load_checkpoint
+from workbench.run.checkpoints import load_checkpoint
 
 
 class Payload:

@@ -106,8 +106,8 @@ def test_wandb_folder_that_cannot_be_written_leaves_the_run_whole(tmp_path, monk
     """run_dir/wandb is a file, so W&B cannot make its folder: a warning, and the run goes on."""
     from test_trainer import Toy
 
-    from workbench.logging import RunLogger
-    from workbench.trainer import Trainer, TrainerConfig
+    from workbench.tracking.logger import RunLogger
+    from workbench.run.trainer import Trainer, TrainerConfig
 
     for var in ("WANDB_DIR", "WANDB_DATA_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR"):
         monkeypatch.setenv(var, str(tmp_path / var.lower()))

@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from faultkit import examples, tally
-from workbench.arxiv import Http, parse_id
-from workbench.eprint import SourceLine, unpack_source
+from workbench.fetch.arxiv import Http, parse_id
+from workbench.fetch.eprint import SourceLine, unpack_source
 from workbench.errors import UserError
-from workbench.latex import read_document
+from workbench.fetch.latex import read_document
 
 FAST = settings(max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

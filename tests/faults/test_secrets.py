@@ -127,6 +127,6 @@ def test_no_eval_exec_unsafe_yaml_or_pickle_in_the_code():
 def test_the_yaml_loader_used_for_configs_is_a_safe_one():
     import yaml
 
-    from workbench.config import UniqueKeyLoader
+    from workbench.run.config import UniqueKeyLoader
 
     assert issubclass(UniqueKeyLoader, yaml.SafeLoader)

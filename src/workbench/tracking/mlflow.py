@@ -1,6 +1,6 @@
 """MlflowMirror: the run's local files mirrored to MLflow; any failure warns once and disables it.
 
-Like WandbMirror (logging.py): the run folder is the record, MLflow a copy that may fail.
+Like WandbMirror (tracking/wandb.py): the run folder is the record, MLflow a copy that may fail.
 The default store is a file store inside the run folder (`file:<run>/mlruns`), so a run needs
 no server and its mirror travels with it. MLflow 3 refuses file stores unless
 MLFLOW_ALLOW_FILE_STORE=true ("maintenance mode"); we set it for the default store only.
@@ -15,9 +15,9 @@ from typing import Any
 
 from rich.markup import escape
 
-from workbench.logging import stderr
+from workbench.console import stderr
+from workbench.run import record
 
-ARTIFACTS = ("summary.json", "config.yaml", "overrides.yaml", "provenance.json", "analysis.json")
 MAX_PARAM_CHARS = 500  # MLflow rejects longer param values
 
 
@@ -94,7 +94,7 @@ class MlflowMirror:
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     self.client.log_metric(self.run_id, f"run/{key}", float(value))
             self.client.set_tag(self.run_id, "workbench.status", str(summary.get("status")))
-            for name in ARTIFACTS:
+            for name in record.MIRRORED_FILES:
                 if (self.run_dir / name).is_file():
                     self.client.log_artifact(self.run_id, str(self.run_dir / name))
         except Exception as exc:
@@ -108,33 +108,3 @@ class MlflowMirror:
         except Exception as exc:
             self._fail(f"finish failed ({type(exc).__name__})")
         self.run_id = None
-
-
-def publish_report_to_mlflow(repro_dir: Path, comparison: dict[str, Any], tracking_uri: str | None = None) -> str:
-    """A run "report" in experiment <paper>-report: one metric per claim, the report files as artifacts.
-
-    Returns the tracking URI it wrote to. Raises on failure: the caller reports it, the local
-    report is already written.
-    """
-    from mlflow.tracking import MlflowClient
-
-    uri = tracking_uri or default_tracking_uri(repro_dir / "publish")
-    client = MlflowClient(tracking_uri=uri)
-    name = f"{comparison['paper']['name']}-report"
-    found = client.get_experiment_by_name(name)
-    experiment_id = found.experiment_id if found else client.create_experiment(name)
-    run = client.create_run(experiment_id, run_name=name, tags={"workbench.job_type": "report"})
-    run_id = run.info.run_id
-    client.log_param(run_id, "stage", comparison["stage"])
-    for claim in comparison["claims"]:
-        client.set_tag(run_id, f"claim/{claim['id']}", claim["verdict"])
-        if claim["ours"]["mean"] is not None:
-            client.log_metric(run_id, f"claim/{claim['id']}", float(claim["ours"]["mean"]))
-    client.log_metric(run_id, "claims_reproduced", comparison["summary"]["reproduced"])
-    client.log_metric(run_id, "claims_total", comparison["summary"]["total"])
-    for file in ("REPORT.md", "report.html", "comparison.json"):
-        client.log_artifact(run_id, str(repro_dir / file))
-    if (repro_dir / "figures").is_dir():
-        client.log_artifacts(run_id, str(repro_dir / "figures"), artifact_path="figures")
-    client.set_terminated(run_id, "FINISHED")
-    return uri

@@ -1,7 +1,7 @@
 """Seed statistics and the verdict rule that puts our runs beside a paper's claim.
 
 Everything here is a pure function of its inputs: the same claim and values always give the same
-verdict (DESIGN.md, Contracts).
+verdict (docs/claims.md, "Verdicts").
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from scipy import stats as sps
 
-from workbench.claims import Claim, tolerance_width
+from workbench.claims.schema import Claim, tolerance_width
 
 VERDICTS = ("reproduced", "better", "worse", "inconclusive", "missing")
 

@@ -296,7 +296,7 @@ def metadata_from_result(result: Any, base_url: str) -> dict[str, Any]:
 
 
 def _stream_to_file(response: requests.Response, dest: Path, what: str, progress: bool) -> None:
-    from rich.console import Console
+    from workbench.console import stderr
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
     expected = response.headers.get("Content-Length")
@@ -305,7 +305,6 @@ def _stream_to_file(response: requests.Response, dest: Path, what: str, progress
         raise UserError(f"the {what} is {total} bytes, over the {MAX_DOWNLOAD_BYTES}-byte cap; fetch it by hand and use --from")
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     received = 0
-    stderr = Console(stderr=True)
     columns = ("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())
     try:
         with os.fdopen(fd, "wb") as handle, Progress(*columns, console=stderr, disable=not (progress and stderr.is_terminal),

@@ -22,16 +22,13 @@ from typing import Any
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from workbench import distributed
+from workbench.run import distributed
 from workbench.errors import ConfigError, UserError
-from workbench.experiment import Experiment, count_parameters
-from workbench.files import atomic_write
-from workbench.integrity import verify_digest, with_digest
-from workbench.logging import RunLogger, stderr
-from workbench.seeding import rng_state, set_rng_state
-
-CHECKPOINT_NAMES = ("last.pt", "prev.pt")
-
+from workbench.run.experiment import Experiment, count_parameters
+from workbench.run.checkpoints import CHECKPOINT_NAMES, load_checkpoint, remove_stale_temp_files, save_checkpoint
+from workbench.console import stderr
+from workbench.tracking.logger import RunLogger
+from workbench.run.seeding import rng_state, set_rng_state
 
 @dataclass
 class TrainerConfig:
@@ -157,73 +154,6 @@ def lower_is_better(metric: str) -> bool:
 
 
 LOWER_IS_BETTER_WORDS = ("loss", "err", "mse", "mae", "l1", "l2", "nll", "perplexity", "ppl")
-
-
-# ---------------------------------------------------------------- checkpoints
-
-
-def save_checkpoint(folder: Path, payload: dict[str, Any]) -> None:
-    """Atomic: last.pt is replaced whole; the previous one is kept as prev.pt."""
-    folder.mkdir(parents=True, exist_ok=True)
-    last = folder / "last.pt"
-    if last.exists():
-        last.replace(folder / "prev.pt")
-    atomic_write(last, lambda handle: save_reporting_os_errors(with_digest(payload), handle))
-
-
-class _WriteRecorder:
-    """A file handle that remembers the OSError of a failed write (torch turns it into a RuntimeError)."""
-
-    def __init__(self, handle: Any) -> None:
-        self.handle, self.error = handle, None
-
-    def write(self, data: bytes) -> int:
-        try:
-            return self.handle.write(data)
-        except OSError as exc:
-            self.error = exc
-            raise
-
-    def flush(self) -> None:
-        self.handle.flush()
-
-
-def save_reporting_os_errors(payload: dict[str, Any], handle: Any) -> None:
-    """torch.save, but a full disk raises the OSError (ENOSPC) instead of "unexpected pos ..."."""
-    recorder = _WriteRecorder(handle)
-    try:
-        torch.save(payload, recorder)
-    except RuntimeError:
-        if recorder.error is not None:
-            raise recorder.error from None
-        raise
-
-
-def load_checkpoint(folder: Path) -> dict[str, Any]:
-    """The newest checkpoint that loads (weights_only); a corrupt last.pt falls back to prev.pt."""
-    problems = []
-    for name in CHECKPOINT_NAMES:
-        path = folder / name
-        if not path.exists():
-            continue
-        try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-            if not isinstance(payload, dict) or "model" not in payload or "state" not in payload:
-                raise ValueError("not a workbench checkpoint")
-            verify_digest(payload)
-            if problems:
-                stderr.print(f"warning: {problems[-1]}; resuming from {path}", markup=False)
-            return payload
-        except Exception as exc:
-            problems.append(f"{path} is unreadable ({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})")
-    detail = "; ".join(problems) if problems else "none written yet"
-    raise UserError(f"no usable checkpoint in {folder} ({detail}); start the run again")
-
-
-def remove_stale_temp_files(folder: Path) -> None:
-    """A process killed inside atomic_write leaves its .last.pt.*.tmp behind; nothing reads it."""
-    for tmp in folder.glob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- the loop

@@ -16,16 +16,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import traceback
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from workbench.claims import tolerance_width
+from workbench.claims.schema import tolerance_width
 from workbench.files import shown_path
-from workbench.report import (
+from workbench.project import load_paper_module
+from workbench.report.write import (
     ClaimResult,
     RunRecord,
     _cell,
@@ -35,15 +35,13 @@ from workbench.report import (
     format_number,
     _new_figure,
     _png,
-    _read_json,
-    _read_yaml_quietly,
     _row,
     _runs_of,
     _slug,
     _text,
     is_beyond_paper,
 )
-from workbench.stats import summarize
+from workbench.report.stats import summarize
 
 VERDICT_COLORS = {"reproduced": "#2ca02c", "better": "#1f77b4", "worse": "#d62728", "inconclusive": "#ff7f0e",
                   "missing": "#7f7f7f"}
@@ -111,10 +109,9 @@ def md_paper_vs_ours(figs: _Figures) -> str:
 
 def _overrides(run: RunRecord) -> dict[str, str]:
     """overrides.yaml as typed ("optim.lr=0.01"), as key -> value text; + and ~ prefixes dropped."""
-    data = _read_yaml_quietly(run.path / "overrides.yaml")
     out = {}
-    for item in data if isinstance(data, list) else []:
-        if isinstance(item, str) and "=" in item:
+    for item in run.overrides():
+        if "=" in item:
             key, value = item.split("=", 1)
             out[key.lstrip("+~")] = value
     return out
@@ -192,7 +189,7 @@ def _first_analysis_with(ctx: _Context, key: str) -> list[tuple[str, RunRecord, 
     found = []
     for label, results in ctx.configurations().items():
         for run in sorted(_runs_of(results), key=lambda r: (r.seed is None, r.seed or 0)):
-            data = _read_json(run.path / "analysis.json")
+            data = run.analysis()
             if isinstance(data, dict) and data.get(key) is not None:
                 found.append((label, run, data[key]))
                 break
@@ -353,11 +350,7 @@ def _paper_figures(ctx: _Context, figs: _Figures) -> None:
 
 
 def _load_figures_function(path: Path):
-    """papers/<name>/figures.py by file path: workbench never imports `papers` as a package."""
-    spec = importlib.util.spec_from_file_location(f"_workbench_paper_figures_{path.parent.name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    function = getattr(module, "figures", None)
+    function = getattr(load_paper_module(path.parent, "figures"), "figures", None)
     if not callable(function):
         raise AttributeError("it defines no function figures(runs)")
     return function

@@ -11,6 +11,7 @@ are turned into one-line `ConfigError`s before anything runs, for every job of a
 from __future__ import annotations
 
 import difflib
+from importlib import resources
 import os
 import re
 from dataclasses import dataclass, field
@@ -29,7 +30,11 @@ from omegaconf.errors import OmegaConfBaseException
 from workbench.errors import ConfigError
 
 SEARCHPATH_OVERRIDE = "hydra.searchpath=[pkg://workbench.configs]"
-SHARED_CONFIGS = Path(__file__).parent / "configs"
+
+def shared_configs() -> Path:
+    """The installed workbench.configs package (the repository's configs/ in an editable install)."""
+    return Path(str(resources.files("workbench.configs")))
+
 PRIMARY_CONFIG = "config"
 
 # Hydra's own command-line flags that `workbench run` passes through; value = takes an argument.
@@ -104,7 +109,7 @@ def compose_config(conf_dir: Path, overrides: list[str]) -> DictConfig:
 
 def load_config(paper: str, overrides: list[str] | None = None) -> DictConfig:
     """A paper's composed config, as `workbench run <paper> <overrides>` would see it (for tests)."""
-    from workbench.registry import find_paper, project_root
+    from workbench.project import find_paper, project_root
 
     root = project_root()
     set_project_root(root)
@@ -114,7 +119,7 @@ def load_config(paper: str, overrides: list[str] | None = None) -> DictConfig:
 
 def find_broken_yaml(conf_dir: Path) -> ConfigError | None:
     """Hydra's YAML errors do not name the file; find it and the line (None: all files read)."""
-    for path in sorted([*conf_dir.rglob("*.yaml"), *SHARED_CONFIGS.rglob("*.yaml")]):
+    for path in sorted([*conf_dir.rglob("*.yaml"), *shared_configs().rglob("*.yaml")]):
         try:
             data = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
         except yaml.YAMLError as exc:
@@ -200,7 +205,7 @@ def explain_compose_error(exc: Exception, conf_dir: Path, overrides: list[str]) 
 
 
 def available_options(conf_dir: Path, group: str) -> list[str]:
-    folders = [conf_dir / group, Path(__file__).parent / "configs" / group]
+    folders = [conf_dir / group, shared_configs() / group]
     return sorted({p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.yaml")})
 
 

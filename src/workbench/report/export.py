@@ -123,7 +123,7 @@ def index_rows(root: Path, names: list[str]) -> list[dict[str, Any]]:
 
 def write_index(root: Path, names: list[str]) -> tuple[Path, Path, list[dict[str, Any]]]:
     """reproductions/INDEX.md and index.html from each paper's comparison.json."""
-    from workbench.report import render_html
+    from workbench.report.write import render_html
 
     rows = index_rows(root, names)
     lines = ["# Reproductions", "", "| paper | title | claims reproduced | verdicts |", "| --- | --- | ---: | --- |"]

@@ -25,11 +25,12 @@ from typing import Any
 
 import yaml
 
-from workbench import eprint, latex
-from workbench.arxiv import ArxivId, CachedPaper, fetch_to_cache, parse_id, sha256_file
+from workbench.fetch import eprint
+from workbench.fetch import latex
+from workbench.fetch.arxiv import ArxivId, CachedPaper, fetch_to_cache, parse_id, sha256_file
 from workbench.errors import UserError
 from workbench.files import atomic_write_json, atomic_write_text
-from workbench.registry import list_papers, project_root, read_paper_yaml
+from workbench.project import list_papers, project_root, read_paper_yaml
 
 MANIFEST = ".workbench-scaffold.json"
 BACKUPS = ".workbench-backup"

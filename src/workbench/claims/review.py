@@ -15,10 +15,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from workbench.claims import Claim, load_claims
+from workbench.claims.schema import Claim, load_claims
 from workbench.errors import UserError
 from workbench.files import atomic_write_text, shown_path
-from workbench.registry import Paper
+from workbench.project import Paper
 
 ENTRY = re.compile(r"^(\s*)- id:\s*(.+?)\s*$")
 STATUS = re.compile(r"^(\s*)status:\s*(\S+)\s*$")

@@ -35,15 +35,15 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from workbench import provenance
+from workbench.run import provenance
 from workbench.errors import ConfigError, UserError
 from workbench.files import atomic_write_json
-from workbench.logging import stderr
-from workbench.runner import (RunOutcome, build_experiment, fail_run, finish_run, open_logger, open_run_dir,
+from workbench.console import stderr
+from workbench.run.runner import (RunOutcome, build_experiment, fail_run, finish_run, open_logger, open_run_dir,
                               start_run)
-from workbench.seeding import rng_state, seed_everything, set_rng_state
-from workbench.trainer import (FitResult, StopRequest, Trainer, TrainerConfig, TrainState, configure_torch,
-                               count_parameters, move_to, progress_info, resolve_device, save_checkpoint)
+from workbench.run.seeding import rng_state, seed_everything, set_rng_state
+from workbench.run.trainer import FitResult, StopRequest, Trainer, TrainerConfig, TrainState, configure_torch, count_parameters, move_to, progress_info, resolve_device
+from workbench.run.checkpoints import save_checkpoint
 
 ELEMENTWISE_OPTIMIZERS = (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW, torch.optim.Adamax,
                           torch.optim.NAdam, torch.optim.RAdam, torch.optim.RMSprop, torch.optim.Adagrad)

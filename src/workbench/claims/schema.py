@@ -1,7 +1,7 @@
 """claims.yaml and deviations.yaml: schema, loading with one-line errors, run selection, tolerances.
 
 A claim is one number the paper reports, where it says so, and which of our runs it is compared
-against (`select`). The schema is in DESIGN.md; this module is its single implementation.
+against (`select`). The schema is documented in docs/claims.md; this module is its single implementation.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from workbench.files import shown_path
 
 Scalar = str | int | float | bool | None
 
-_FIX = "Fix the entry (schema in DESIGN.md)."
+_FIX = "Fix the entry (schema in docs/claims.md)."
 
 
 class Tolerance(BaseModel):
@@ -172,7 +172,7 @@ def run_matches(claim: Claim, config: dict[str, Any], stage: str = "reproduction
 
 def _read_yaml(path: Path) -> Any:
     if not path.is_file():
-        raise UserError(f"{shown_path(path)}: file not found. Create it (schema in DESIGN.md).")
+        raise UserError(f"{shown_path(path)}: file not found. Create it (schema in docs/claims.md).")
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.eprint import SourceLine
+from workbench.fetch.eprint import SourceLine
 
 MAX_CELLS = 50_000
 MAX_CELL_CHARS = 300

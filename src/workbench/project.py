@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.machinery
+import importlib.util
 import os
 import sys
 from dataclasses import dataclass
@@ -89,13 +91,48 @@ def find_paper(root: Path, name_or_id: str) -> Paper:
     raise UserError(f"no paper named '{name_or_id}' in {root / 'papers'}.{hint} (`workbench list` shows all)")
 
 
-def import_paper_module(root: Path, paper: Paper, module: str) -> ModuleType:
-    """Import papers.<name>.<module> with the project folder on sys.path."""
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    try:
-        return importlib.import_module(f"papers.{paper.name}.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name in (f"papers.{paper.name}.{module}", f"papers.{paper.name}", "papers"):
-            raise UserError(f"{paper.dir / (module + '.py')} is missing; stage 2 needs it (see DESIGN.md)") from None
-        raise
+def load_paper_module(paper_dir: Path, module: str) -> ModuleType:
+    """papers/<name>/<module>.py as the module `papers.<name>.<module>`: the one way workbench loads
+    a paper's code (experiment.py for runs, figures.py for reports), so relative imports work.
+
+    The project's own `papers` package is the one used: if another project's `papers` (or another
+    copy of this paper) was imported before in this process, it and its submodules are replaced.
+    """
+    paper_dir = Path(paper_dir).resolve()
+    path = paper_dir / f"{module}.py"
+    if not path.is_file():
+        raise UserError(f"{path} is missing; write it (docs/paper-folder.md says what it holds)")
+    package = f"papers.{paper_dir.name}"
+    qualified = f"{package}.{module}"
+    loaded = sys.modules.get(qualified)
+    if loaded is not None and getattr(loaded, "__file__", None) and Path(loaded.__file__).resolve() == path:
+        return loaded
+    _ensure_package("papers", paper_dir.parent)
+    _ensure_package(package, paper_dir)
+    sys.modules.pop(qualified, None)
+    return importlib.import_module(qualified)
+
+
+def _ensure_package(name: str, folder: Path) -> None:
+    """sys.modules[name] is the package in `folder`; a package of that name from elsewhere is evicted."""
+    current = sys.modules.get(name)
+    if current is not None and folder in {Path(p).resolve() for p in getattr(current, "__path__", [])}:
+        return
+    for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
+        del sys.modules[key]
+    init = folder / "__init__.py"
+    spec = (importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(folder)])
+            if init.is_file() else importlib.machinery.ModuleSpec(name, None, is_package=True))
+    if spec.submodule_search_locations is not None and not init.is_file():
+        spec.submodule_search_locations.append(str(folder))
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[name] = package
+    if init.is_file():
+        try:
+            spec.loader.exec_module(package)
+        except BaseException:
+            del sys.modules[name]
+            raise
+    parent, _, leaf = name.rpartition(".")
+    if parent:
+        setattr(sys.modules[parent], leaf, package)

@@ -1,31 +1,28 @@
 """One run, start to finish: a composed config -> run folder -> paper experiment -> trainer.
 
-Run folder (DESIGN.md): reproductions/<paper>/runs/<stage>/<YYYYmmdd-HHMMSS>-<6 hex>/ with
-config.yaml, overrides.yaml, provenance.json, metrics.jsonl, summary.json, checkpoints/,
-optionally analysis.json and wandb/. summary.json says `running` until the run ends.
+The folder itself and every file in it belong to run/record.py (docs/run-folder.md); this
+module decides what goes in them and when. summary.json says `running` until the run ends.
 """
 
 from __future__ import annotations
 
 import re
-import secrets
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import yaml
 from omegaconf import OmegaConf
 
-from workbench import distributed, provenance
+from workbench.run import distributed, provenance, record
+from workbench.run.record import now_iso
 from workbench.errors import ConfigError, UserError
-from workbench.files import is_disk_full, atomic_write_json, atomic_write_text, atomic_write_yaml, read_json
-from workbench.logging import RunLogger
-from workbench.registry import Paper, find_paper, import_paper_module
-from workbench.seeding import seed_everything
-from workbench.trainer import Trainer, TrainerConfig, resolve_device
+from workbench.files import is_disk_full
+from workbench.tracking.logger import RunLogger
+from workbench.project import Paper, find_paper, load_paper_module
+from workbench.run.seeding import seed_everything
+from workbench.run.trainer import Trainer, TrainerConfig, resolve_device
 
 
 @dataclass
@@ -39,22 +36,6 @@ class RunOutcome:
         return self.status == "completed"
 
 
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def new_run_dir(runs_dir: Path, stage: str) -> Path:
-    """A fresh folder; the random suffix keeps runs started in the same second apart."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    while True:
-        path = runs_dir / stage / f"{stamp}-{secrets.token_hex(3)}"
-        try:
-            path.mkdir(parents=True, exist_ok=False)
-            return path
-        except FileExistsError:
-            continue
-
-
 def require_seed(value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
         raise ConfigError(f"seed={value} must be an integer >= 0, e.g. seed=0")
@@ -62,11 +43,9 @@ def require_seed(value: Any) -> int:
 
 
 def open_run_dir(config: dict[str, Any], stage: str, overrides: list[str]) -> Path:
-    """A new run folder holding the resolved config and the overrides as typed."""
-    run_dir = new_run_dir(Path(config["paths"]["runs_dir"]), stage)
-    atomic_write_yaml(run_dir / "config.yaml", provenance.redact_config(config))
-    atomic_write_yaml(run_dir / "overrides.yaml", [provenance.redact_arg(o) for o in overrides])
-    return run_dir
+    """A new run folder holding the resolved config and the overrides as typed, secrets redacted."""
+    return record.create_run(Path(config["paths"]["runs_dir"]), stage, provenance.redact_config(config),
+                             [provenance.redact_arg(o) for o in overrides])
 
 
 def start_run(root: Path, paper: Paper, config: dict[str, Any], choices: dict[str, str],
@@ -92,23 +71,15 @@ def write_provenance(root: Path, run_dir: Path, config: dict[str, Any], trainer_
     device = distributed.context().device(resolve_device(trainer_cfg.device))
     prov = provenance.collect(root, device, int(config.get("seed", 0)),
                               getattr(experiment, "data_fingerprint", None), argv=command)
-    atomic_write_json(run_dir / "provenance.json", prov)
+    record.write_provenance(run_dir, prov)
 
 
 def resume_run(root: Path, run_dir: Path) -> RunOutcome:
     """Continue a killed or interrupted run in its own folder, to the same final numbers."""
-    config_path = run_dir / "config.yaml"
-    if not config_path.exists():
-        raise UserError(f"{run_dir} is not a run folder (no config.yaml); pass a folder under reproductions/<paper>/runs/")
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    summary_path = run_dir / "summary.json"
-    if summary_path.exists():
-        try:
-            previous = read_json(summary_path)
-        except ValueError:
-            previous = {}
-        if previous.get("status") == "completed":
-            return RunOutcome("completed", run_dir, previous)
+    config = record.read_config_for_resume(run_dir)
+    previous = record.read_summary(run_dir) or {}
+    if previous.get("status") == "completed":
+        return RunOutcome("completed", run_dir, previous)
     paper = find_paper(root, config["paper"]["name"])
     trainer_cfg = TrainerConfig.from_dict(config["trainer"])
     ctx = distributed.setup(trainer_cfg.device, trainer_cfg.devices)
@@ -120,20 +91,17 @@ def resume_run(root: Path, run_dir: Path) -> RunOutcome:
 
 
 def record_resume(root: Path, run_dir: Path) -> None:
-    path = run_dir / "provenance.json"
-    prov = read_json(path) if path.exists() else {}
-    prov.setdefault("resumed", []).append({
+    record.append_resume(run_dir, {
         "at": now_iso(),
         "command": provenance.redact_command(["workbench", *sys.argv[1:]]),
         "git": provenance.git_state(root),
     })
-    atomic_write_json(path, prov)
 
 
 def build_experiment(root: Path, paper: Paper, config: dict[str, Any]) -> Any:
-    module = import_paper_module(root, paper, "experiment")
+    module = load_paper_module(paper.dir, "experiment")
     if not hasattr(module, "build"):
-        raise UserError(f"{paper.dir / 'experiment.py'} has no build(cfg) function; see DESIGN.md, 'Experiment'")
+        raise UserError(f"{paper.dir / 'experiment.py'} has no build(cfg) function; see docs/experiment.md")
     return module.build(OmegaConf.create(config))
 
 
@@ -141,7 +109,7 @@ def execute(root: Path, paper: Paper, run_dir: Path, config: dict[str, Any], tra
             experiment: Any, resume: bool, optimizers: tuple[Any, Any] | None = None) -> RunOutcome:
     logger, base = open_logger(root, paper, run_dir, config)
     try:
-        result = Trainer(trainer_cfg, logger, run_dir / "checkpoints").fit(experiment, resume, optimizers)
+        result = Trainer(trainer_cfg, logger, record.checkpoint_dir(run_dir)).fit(experiment, resume, optimizers)
     except BaseException as exc:
         fail_run(logger, base, exc, run_dir)
         raise
@@ -183,7 +151,7 @@ def fail_run(logger: Any, base: dict[str, Any], exc: BaseException, run_dir: Pat
 def finish_run(run_dir: Path, experiment: Any, logger: Any, base: dict[str, Any], result: Any) -> RunOutcome:
     summary = {**base, **result.summary(), "finished_at": now_iso()}
     if result.status == "completed" and hasattr(experiment, "analysis") and distributed.context().is_main:
-        atomic_write_json(run_dir / "analysis.json", experiment.analysis())
+        record.write_analysis(run_dir, experiment.analysis())
     logger.close(summary)
     return RunOutcome(result.status, run_dir, summary)
 
@@ -199,7 +167,7 @@ def run_component_tests(root: Path, paper: Paper, config: dict[str, Any], overri
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(root), str(test_file)],
         cwd=root, capture_output=True, text=True,
     )
-    atomic_write_text(run_dir / "pytest.log", proc.stdout + proc.stderr)
+    record.write_pytest_log(run_dir, proc.stdout + proc.stderr)
     counts = {kind: int(n) for n, kind in re.findall(r"(\d+) (passed|failed|skipped|errors?)", proc.stdout)}
     passed = proc.returncode == 0 and counts.get("passed", 0) > 0
     summary = {
@@ -213,5 +181,5 @@ def run_component_tests(root: Path, paper: Paper, config: dict[str, Any], overri
         "started_at": started,
         "finished_at": now_iso(),
     }
-    atomic_write_json(run_dir / "summary.json", summary)
+    record.write_summary(run_dir, summary)
     return RunOutcome(summary["status"], run_dir, summary)

@@ -1,25 +1,19 @@
-"""RunLogger: the run folder's local files are the record; W&B and MLflow are mirrors that may fail.
+"""WandbMirror: a run's metrics and summary mirrored to a W&B run (offline unless asked otherwise).
 
-metrics.jsonl gets one JSON object per logging step, `{"step", "split", name: value, ...}`, each
-written with a single `write` and flushed, so a killed run leaves at most one torn last line,
-which `truncate_metrics` drops on resume.
+Like every mirror (tracking/logger.py), a failure warns once and disables it; the run goes on.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.markup import escape
 
-from workbench.files import atomic_write_json, atomic_write_text, json_safe
-from workbench.provenance import redact_arg
-
-stderr = Console(stderr=True, soft_wrap=True)
+from workbench.console import stderr
+from workbench.run.provenance import redact_arg
 
 
 class WandbMirror:
@@ -116,69 +110,3 @@ def release_wandb() -> None:
         wandb.teardown()
     except Exception:  # the service is already gone: nothing left to release
         pass
-
-
-class RunLogger:
-    """Writes metrics.jsonl and summary.json in a run folder and feeds the mirrors."""
-
-    def __init__(self, run_dir: Path, logger_cfg: dict[str, Any], *, name: str, group: str,
-                 job_type: str, config: dict[str, Any]) -> None:
-        self.run_dir = run_dir
-        self.console = bool(logger_cfg.get("console", True))
-        self.metrics_path = run_dir / "metrics.jsonl"
-        run_dir.mkdir(parents=True, exist_ok=True)
-        self._metrics = self.metrics_path.open("a", encoding="utf-8")
-        self.mirrors: list[Any] = []  # WandbMirror, MlflowMirror: log, summary, finish
-        if logger_cfg.get("wandb"):
-            self.mirrors.append(WandbMirror(run_dir, dict(logger_cfg["wandb"]), name=name, group=group,
-                                            job_type=job_type, config=config))
-        if logger_cfg.get("mlflow"):
-            from workbench.mlflow_mirror import MlflowMirror  # mlflow loads only when asked for
-
-            self.mirrors.append(MlflowMirror(run_dir, dict(logger_cfg["mlflow"]), name=name, group=group,
-                                             job_type=job_type, config=config))
-
-    def log(self, step: int, split: str, metrics: dict[str, float]) -> None:
-        record = {"step": step, "split": split, **json_safe(metrics)}
-        self._metrics.write(json.dumps(record) + "\n")
-        self._metrics.flush()
-        for mirror in self.mirrors:
-            mirror.log(step, split, metrics)
-
-    def rewind(self, step: int) -> None:
-        """On resume: keep the records up to the checkpoint's step, then append after them."""
-        self._metrics.close()
-        truncate_metrics(self.metrics_path, step)
-        self._metrics = self.metrics_path.open("a", encoding="utf-8")
-
-    def sync(self) -> None:
-        """Make metrics so far durable; called with every checkpoint."""
-        self._metrics.flush()
-        os.fsync(self._metrics.fileno())
-
-    def write_summary(self, summary: dict[str, Any]) -> None:
-        atomic_write_json(self.run_dir / "summary.json", summary)
-
-    def close(self, summary: dict[str, Any]) -> None:
-        self.write_summary(summary)
-        self._metrics.close()
-        exit_code = 0 if summary.get("status") == "completed" else 1
-        for mirror in self.mirrors:
-            mirror.summary(summary)
-            mirror.finish(exit_code)
-
-
-def truncate_metrics(path: Path, last_step: int) -> None:
-    """Keep the records up to a checkpoint's step; drop later ones and a torn last line."""
-    if not path.exists():
-        return
-    kept = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict) and record.get("step", 0) <= last_step:
-            kept.append(line)
-    atomic_write_text(path, "".join(f"{line}\n" for line in kept))
-

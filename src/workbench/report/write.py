@@ -27,115 +27,15 @@ from typing import Any
 import markdown as markdown_lib
 import yaml
 
-from workbench.claims import Claim, load_claims, load_deviations, run_matches, tolerance_width
+from workbench.claims.schema import Claim, load_claims, load_deviations, run_matches, tolerance_width
 from workbench.errors import UserError
 from workbench.files import atomic_write_bytes, json_safe, shown_path
-from workbench.registry import read_paper_yaml
-from workbench.stats import VERDICTS, SeedStats, summarize, verdict, welch_p
+from workbench.project import read_paper_yaml
+from workbench.run.record import RunRecord, load_runs, read_json_quietly, read_yaml_quietly, skip_reason
+from workbench.report.stats import VERDICTS, SeedStats, summarize, verdict, welch_p
 
 SCHEMA_VERSION = 1
-FINISHED = ("completed", "failed", "diverged", "interrupted")
 PAPER_KEYS = ("name", "arxiv_id", "version", "title", "authors", "year", "abs_url", "pdf_url")
-
-
-# --- runs --------------------------------------------------------------------------------------
-
-
-@dataclass
-class RunRecord:
-    """One finished run folder: runs/<stage>/<timestamp>-<id>/."""
-
-    path: Path
-    config: dict[str, Any]
-    summary: dict[str, Any]
-    stage: str
-    status: str
-    seed: int | None
-
-    def metric(self, key: str) -> float | None:
-        """summary.json metrics[key] as a float, or None when absent or not a number."""
-        value = (self.summary.get("metrics") or {}).get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return None
-        return float(value)
-
-    def logged_metrics(self) -> list[str]:
-        return sorted((self.summary.get("metrics") or {}).keys())
-
-
-def load_runs(runs_dir: Path) -> tuple[list[RunRecord], list[Path]]:
-    """Finished runs under runs_dir/<stage>/<run>/, and the folders skipped as incomplete.
-
-    A run is incomplete while its summary.json is missing, unreadable or says "running", or its
-    config.yaml cannot be read; such folders are returned, never raised on. Both lists are sorted.
-    """
-    runs_dir = Path(runs_dir)
-    if not runs_dir.is_dir():
-        return [], []
-    runs, skipped = [], []
-    folders = [p for p in runs_dir.glob("*/*")
-               if p.is_dir() and not p.name.startswith(".") and not p.parent.name.startswith(".")]
-    for folder in sorted(folders):
-        record = _read_run(folder)
-        if record is None:
-            skipped.append(folder)
-        else:
-            runs.append(record)
-    return runs, skipped
-
-
-def skip_reason(folder: Path) -> str:
-    """Why load_runs skipped a run folder, in words a user can act on."""
-    summary = _read_json(folder / "summary.json")
-    if not (folder / "summary.json").exists():
-        return "no summary.json (it crashed before starting, or is starting now)"
-    if not isinstance(summary, dict):
-        return "summary.json is not readable JSON (a run killed while writing it?)"
-    if summary.get("status") == "running":
-        return "still running"
-    if "status" not in summary:
-        return "older summary schema: summary.json has no 'status'; re-run it with this workbench"
-    if summary.get("status") not in FINISHED:
-        return f"summary.json has an unknown status {summary.get('status')!r}"
-    config = _read_yaml_quietly(folder / "config.yaml")
-    if not isinstance(config, dict):
-        return "config.yaml is missing or not readable YAML"
-    return ("older config schema: config.yaml has no 'choices' (the config groups it ran with), so no claim "
-            "can select it; re-run it with this workbench")
-
-
-def _read_run(folder: Path) -> RunRecord | None:
-    summary = _read_json(folder / "summary.json")
-    if not isinstance(summary, dict) or summary.get("status") not in FINISHED:
-        return None
-    config = _read_yaml_quietly(folder / "config.yaml")
-    if not isinstance(config, dict) or not isinstance(config.get("choices"), dict):
-        return None
-    if not isinstance(summary.get("metrics"), dict):  # a failed run may write null
-        summary["metrics"] = {}
-    stage = summary.get("stage") if isinstance(summary.get("stage"), str) else folder.parent.name
-    seed = summary.get("seed", config.get("seed"))
-    seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
-    return RunRecord(folder, config, summary, stage, summary["status"], seed)
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-
-
-def _read_dict(path: Path) -> dict[str, Any]:
-    data = _read_json(path)
-    return data if isinstance(data, dict) else {}
-
-
-def _read_yaml_quietly(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return None
 
 
 # --- comparison --------------------------------------------------------------------------------
@@ -312,7 +212,7 @@ class _Context:
         """metrics.jsonl rows of a run, read once; a corrupt line is skipped with a warning."""
         key = str(run.path)
         if key not in self._rows:
-            self._rows[key] = read_metric_rows(run.path / "metrics.jsonl", self.warnings)
+            self._rows[key] = run.metric_rows(self.warnings)
         return self._rows[key]
 
     def rel(self, path: Path) -> str:
@@ -450,7 +350,7 @@ def _make_figures(ctx: _Context) -> _Figures:
         if analysis is not None:
             figs.pngs[analysis.png] = _confusion_png(analysis, label)
             figs.analyses[label] = analysis
-    from workbench import report_extras  # it builds on this module
+    from workbench.report import extras as report_extras  # it builds on this module
 
     report_extras.add_figures(ctx, figs)
     return figs
@@ -460,31 +360,6 @@ def _runs_of(results: Iterable[ClaimResult]) -> list[RunRecord]:
     """The distinct runs averaged for these results, sorted by path."""
     unique = {str(r.path): r for result in results for r in result.runs}
     return [unique[k] for k in sorted(unique)]
-
-
-def read_metric_rows(path: Path, warnings: list[str]) -> list[dict[str, Any]]:
-    """The rows of a metrics.jsonl, {"step", "split", name: value}; bad lines become warnings.
-
-    A run killed mid-write leaves a torn last line; it is skipped and named like any other.
-    """
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return []
-    except (OSError, UnicodeDecodeError) as exc:
-        warnings.append(f"{shown_path(path)}: not readable ({type(exc).__name__}); its learning curve is left out")
-        return []
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            row = json.loads(line)
-        except ValueError:
-            row = None
-        if isinstance(row, dict) and isinstance(row.get("step"), (int, float)):
-            rows.append(row)
-        elif line.strip():
-            warnings.append(f"{shown_path(path)}:{number}: not a JSON metrics row; skipped that line")
-    return rows
 
 
 def _curve(ctx: _Context, run: RunRecord, metric: str) -> list[tuple[float, float]]:
@@ -563,7 +438,7 @@ def _sum_confusion(runs: list[RunRecord], png: str) -> _Analysis | None:
     total: _Analysis | None = None
     notes: list[str] = []
     for run in runs:
-        data = _read_json(run.path / "analysis.json")
+        data = run.analysis()
         if data is None:
             continue
         matrix, names = _valid_matrix(data)
@@ -644,7 +519,7 @@ def _palette() -> Iterable[str]:
 
 
 def _render_markdown(ctx: _Context, figs: _Figures) -> str:
-    from workbench import report_extras as extras  # it builds on this module
+    from workbench.report import extras  # it builds on this module
 
     sections = [
         _md_header(ctx),
@@ -851,12 +726,12 @@ def _md_provenance(ctx: _Context) -> str:
         return "## Provenance\n\nNo completed runs were compared."
     shas: Counter[tuple[str, str]] = Counter()
     for run in runs:
-        git = _read_dict(run.path / "provenance.json").get("git")
+        git = run.provenance().get("git")
         git = git if isinstance(git, dict) else {}
         shas[(str(git.get("sha") or "unknown"), _text(git.get("dirty")))] += 1
     rows = [_row("git sha", "dirty", "runs"), _row("---", "---", "---:")]
     rows += [_row(f"`{sha}`", dirty, str(n)) for (sha, dirty), n in sorted(shas.items())]
-    first = _read_dict(runs[0].path / "provenance.json")
+    first = runs[0].provenance()
     packages = first.get("packages") if isinstance(first.get("packages"), dict) else {}
     pkg_rows = [_row("package", "version"), _row("---", "---")]
     pkg_rows += [_row(name, _text(version)) for name, version in sorted(packages.items())]

@@ -203,3 +203,35 @@ def _block(wr: Any, spec: dict[str, Any], block: dict[str, Any]) -> Any:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else "no message"
+
+
+def publish_report_to_mlflow(repro_dir: Path, comparison: dict[str, Any], tracking_uri: str | None = None) -> str:
+    """A run "report" in experiment <paper>-report: one metric per claim, the report files as artifacts.
+
+    Returns the tracking URI it wrote to. Raises on failure: the caller reports it, the local
+    report is already written.
+    """
+    from mlflow.tracking import MlflowClient
+
+    from workbench.tracking.mlflow import default_tracking_uri
+
+    uri = tracking_uri or default_tracking_uri(repro_dir / "publish")
+    client = MlflowClient(tracking_uri=uri)
+    name = f"{comparison['paper']['name']}-report"
+    found = client.get_experiment_by_name(name)
+    experiment_id = found.experiment_id if found else client.create_experiment(name)
+    run = client.create_run(experiment_id, run_name=name, tags={"workbench.job_type": "report"})
+    run_id = run.info.run_id
+    client.log_param(run_id, "stage", comparison["stage"])
+    for claim in comparison["claims"]:
+        client.set_tag(run_id, f"claim/{claim['id']}", claim["verdict"])
+        if claim["ours"]["mean"] is not None:
+            client.log_metric(run_id, f"claim/{claim['id']}", float(claim["ours"]["mean"]))
+    client.log_metric(run_id, "claims_reproduced", comparison["summary"]["reproduced"])
+    client.log_metric(run_id, "claims_total", comparison["summary"]["total"])
+    for file in ("REPORT.md", "report.html", "comparison.json"):
+        client.log_artifact(run_id, str(repro_dir / file))
+    if (repro_dir / "figures").is_dir():
+        client.log_artifacts(run_id, str(repro_dir / "figures"), artifact_path="figures")
+    client.set_terminated(run_id, "FINISHED")
+    return uri

@@ -1,0 +1,321 @@
+"""The run folder: the only code that creates, writes and reads one (docs/run-folder.md).
+
+reproductions/<paper>/runs/<stage>/<YYYYmmdd-HHMMSS>-<6 hex>/ holds
+
+    config.yaml       the resolved config (secrets redacted), with the chosen option of each group
+    overrides.yaml    the overrides as typed
+    provenance.json   git, packages, device, seed, command, data hash; resumes appended
+    metrics.jsonl     one JSON object a logging step: {"step", "split", name: value, ...}
+    summary.json      status (running | completed | failed | diverged | interrupted) and final metrics
+    analysis.json     error analysis the experiment offers (optional)
+    pytest.log        a component-stage run's test output
+    checkpoints/      last.pt and prev.pt (their format: run/checkpoints.py)
+
+Every file but metrics.jsonl is written atomically. metrics.jsonl is appended a whole line at a
+time and flushed, so a killed run leaves at most one torn last line; readers here skip it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+from workbench.errors import UserError
+from workbench.files import atomic_write_json, atomic_write_text, atomic_write_yaml, json_safe, shown_path
+
+CONFIG = "config.yaml"
+OVERRIDES = "overrides.yaml"
+PROVENANCE = "provenance.json"
+METRICS = "metrics.jsonl"
+SUMMARY = "summary.json"
+ANALYSIS = "analysis.json"
+PYTEST_LOG = "pytest.log"
+CHECKPOINTS = "checkpoints"
+MIRRORED_FILES = (SUMMARY, CONFIG, OVERRIDES, PROVENANCE, ANALYSIS)  # what a tracker copies at the end
+FINISHED = ("completed", "failed", "diverged", "interrupted")
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------- creating and writing
+
+
+def new_run_dir(runs_dir: Path, stage: str) -> Path:
+    """A fresh folder; the random suffix keeps runs started in the same second apart."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    while True:
+        path = runs_dir / stage / f"{stamp}-{secrets.token_hex(3)}"
+        try:
+            path.mkdir(parents=True, exist_ok=False)
+            return path
+        except FileExistsError:
+            continue
+
+
+def create_run(runs_dir: Path, stage: str, config: dict[str, Any], overrides: list[str]) -> Path:
+    """A new run folder holding the resolved config and the overrides, both already redacted."""
+    run_dir = new_run_dir(runs_dir, stage)
+    atomic_write_yaml(run_dir / CONFIG, config)
+    atomic_write_yaml(run_dir / OVERRIDES, overrides)
+    return run_dir
+
+
+def checkpoint_dir(run_dir: Path) -> Path:
+    return run_dir / CHECKPOINTS
+
+
+def write_provenance(run_dir: Path, provenance: dict[str, Any]) -> None:
+    atomic_write_json(run_dir / PROVENANCE, provenance)
+
+
+def append_resume(run_dir: Path, entry: dict[str, Any]) -> None:
+    """provenance.json keeps a list of every resume: when, by which command, at which commit."""
+    provenance = read_provenance(run_dir)
+    provenance.setdefault("resumed", []).append(entry)
+    write_provenance(run_dir, provenance)
+
+
+def write_summary(run_dir: Path, summary: dict[str, Any]) -> None:
+    atomic_write_json(run_dir / SUMMARY, summary)
+
+
+def write_analysis(run_dir: Path, analysis: Any) -> None:
+    atomic_write_json(run_dir / ANALYSIS, analysis)
+
+
+def write_pytest_log(run_dir: Path, text: str) -> None:
+    atomic_write_text(run_dir / PYTEST_LOG, text)
+
+
+class MetricsFile:
+    """metrics.jsonl, appended one flushed line a record."""
+
+    def __init__(self, run_dir: Path) -> None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.path = run_dir / METRICS
+        self._handle: IO[str] = self.path.open("a", encoding="utf-8")
+
+    def append(self, step: int, split: str, metrics: dict[str, float]) -> None:
+        record = {"step": step, "split": split, **json_safe(metrics)}
+        self._handle.write(json.dumps(record) + "\n")
+        self._handle.flush()
+
+    def rewind(self, step: int) -> None:
+        """On resume: keep the records up to the checkpoint's step, then append after them."""
+        self._handle.close()
+        truncate_metrics(self.path, step)
+        self._handle = self.path.open("a", encoding="utf-8")
+
+    def sync(self) -> None:
+        """Make the records so far durable; called with every checkpoint."""
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def truncate_metrics(path: Path, last_step: int) -> None:
+    """Keep the records up to a checkpoint's step; drop later ones and a torn last line."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and record.get("step", 0) <= last_step:
+            kept.append(line)
+    atomic_write_text(path, "".join(f"{line}\n" for line in kept))
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_json_quietly(path: Path) -> Any:
+    """The parsed file, or None when it is missing or not readable JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def read_yaml_quietly(path: Path) -> Any:
+    """The parsed file, or None when it is missing or not readable YAML."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError, ValueError):
+        return None
+
+
+def read_summary(run_dir: Path) -> dict[str, Any] | None:
+    data = read_json_quietly(run_dir / SUMMARY)
+    return data if isinstance(data, dict) else None
+
+
+def read_provenance(run_dir: Path) -> dict[str, Any]:
+    data = read_json_quietly(run_dir / PROVENANCE)
+    return data if isinstance(data, dict) else {}
+
+
+def read_analysis(run_dir: Path) -> Any:
+    return read_json_quietly(run_dir / ANALYSIS)
+
+
+def read_overrides(run_dir: Path) -> list[str]:
+    data = read_yaml_quietly(run_dir / OVERRIDES)
+    return [item for item in data if isinstance(item, str)] if isinstance(data, list) else []
+
+
+def read_config_for_resume(run_dir: Path) -> dict[str, Any]:
+    """config.yaml of a run to continue; a folder that is not a run is one clear error."""
+    path = run_dir / CONFIG
+    if not path.exists():
+        raise UserError(f"{run_dir} is not a run folder (no {CONFIG}); pass a folder under reproductions/<paper>/runs/")
+    config = read_yaml_quietly(path)
+    if not isinstance(config, dict):
+        raise UserError(f"{shown_path(path)} is not a readable config (a mapping of keys); the run cannot be resumed")
+    return config
+
+
+def read_metrics(run: Path | dict[str, Any], warnings: list[str] | None = None) -> list[dict[str, Any]]:
+    """The rows of a run's metrics.jsonl, `{"step", "split", name: value}`, in file order.
+
+    `run` is a run folder or a run as the report hands it to a paper's figures() (a dict with
+    "path"). A torn last line (a run killed mid-write) and any other unreadable line are skipped;
+    with a `warnings` list, each skipped line is named there as file:line.
+    """
+    path = Path(run["path"] if isinstance(run, dict) else run) / METRICS
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as exc:
+        if warnings is not None:
+            warnings.append(f"{shown_path(path)}: not readable ({type(exc).__name__}); its learning curve is left out")
+        return []
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            row = json.loads(line)
+        except ValueError:
+            row = None
+        if isinstance(row, dict) and isinstance(row.get("step"), (int, float)):
+            rows.append(row)
+        elif line.strip() and warnings is not None:
+            warnings.append(f"{shown_path(path)}:{number}: not a JSON metrics row; skipped that line")
+    return rows
+
+
+def run_folders(runs_dir: Path) -> list[Path]:
+    """runs/<stage>/<run>, sorted, without hidden folders (Hydra's scratch runs/.hydra)."""
+    if not runs_dir.is_dir():
+        return []
+    return sorted(p for p in runs_dir.glob("*/*")
+                  if p.is_dir() and not p.name.startswith(".") and not p.parent.name.startswith("."))
+
+
+def stage_summaries(runs_dir: Path, stage: str) -> list[dict[str, Any]]:
+    """Summaries of a stage's runs, oldest first; unreadable ones are skipped."""
+    summaries = []
+    for folder in sorted((runs_dir / stage).glob("*")):
+        summary = read_summary(folder) if folder.is_dir() else None
+        if summary is not None:
+            summaries.append(summary)
+    return summaries
+
+
+@dataclass
+class RunRecord:
+    """One finished run folder, as the report and status read it."""
+
+    path: Path
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    stage: str
+    status: str
+    seed: int | None
+
+    def metric(self, key: str) -> float | None:
+        """summary.json metrics[key] as a float, or None when absent or not a number."""
+        value = (self.summary.get("metrics") or {}).get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return float(value)
+
+    def logged_metrics(self) -> list[str]:
+        return sorted((self.summary.get("metrics") or {}).keys())
+
+    def overrides(self) -> list[str]:
+        return read_overrides(self.path)
+
+    def provenance(self) -> dict[str, Any]:
+        return read_provenance(self.path)
+
+    def analysis(self) -> Any:
+        return read_analysis(self.path)
+
+    def metric_rows(self, warnings: list[str] | None = None) -> list[dict[str, Any]]:
+        return read_metrics(self.path, warnings)
+
+
+def load_runs(runs_dir: Path) -> tuple[list[RunRecord], list[Path]]:
+    """Finished runs under runs_dir/<stage>/<run>/, and the folders skipped as incomplete.
+
+    A run is incomplete while its summary.json is missing, unreadable or says "running", or its
+    config.yaml cannot be read; such folders are returned, never raised on. Both lists are sorted.
+    """
+    runs, skipped = [], []
+    for folder in run_folders(Path(runs_dir)):
+        record = read_run(folder)
+        if record is None:
+            skipped.append(folder)
+        else:
+            runs.append(record)
+    return runs, skipped
+
+
+def read_run(folder: Path) -> RunRecord | None:
+    """A finished run, or None while it runs or when its files cannot be read (see skip_reason)."""
+    summary = read_summary(folder)
+    if summary is None or summary.get("status") not in FINISHED:
+        return None
+    config = read_yaml_quietly(folder / CONFIG)
+    if not isinstance(config, dict) or not isinstance(config.get("choices"), dict):
+        return None
+    if not isinstance(summary.get("metrics"), dict):  # a failed run may write null
+        summary["metrics"] = {}
+    stage = summary.get("stage") if isinstance(summary.get("stage"), str) else folder.parent.name
+    seed = summary.get("seed", config.get("seed"))
+    seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+    return RunRecord(folder, config, summary, stage, summary["status"], seed)
+
+
+def skip_reason(folder: Path) -> str:
+    """Why load_runs skipped a run folder, in words a user can act on."""
+    summary = read_json_quietly(folder / SUMMARY)
+    if not (folder / SUMMARY).exists():
+        return "no summary.json (it crashed before starting, or is starting now)"
+    if not isinstance(summary, dict):
+        return "summary.json is not readable JSON (a run killed while writing it?)"
+    if summary.get("status") == "running":
+        return "still running"
+    if "status" not in summary:
+        return "older summary schema: summary.json has no 'status'; re-run it with this workbench"
+    if summary.get("status") not in FINISHED:
+        return f"summary.json has an unknown status {summary.get('status')!r}"
+    config = read_yaml_quietly(folder / CONFIG)
+    if not isinstance(config, dict):
+        return "config.yaml is missing or not readable YAML"
+    return ("older config schema: config.yaml has no 'choices' (the config groups it ran with), so no claim "
+            "can select it; re-run it with this workbench")

@@ -237,7 +237,7 @@ def test_cache_root_follows_workbench_cache(monkeypatch, tmp_path):
 def test_a_full_disk_is_one_clear_error_and_leaves_no_partial_entry(fake, cache, monkeypatch):
     import errno
 
-    from workbench import arxiv as arxiv_mod
+    from workbench.fetch import arxiv as arxiv_mod
 
     fake.add_paper(HNN, 1, source_tarball())
 

@@ -129,7 +129,7 @@ def claims(
     confirm: Optional[list[str]] = typer.Option(None, "--confirm", help="Claim id(s) to mark confirmed; more ids may follow it."),
     more_ids: Optional[list[str]] = typer.Argument(None, metavar="MORE_IDS", hidden=True),
 ) -> None:
-    from workbench import candidates
+    from workbench.claims import review as candidates
 
     found = find_paper(project_root(), paper)
     if more_ids and not confirm:

@@ -8,7 +8,7 @@ WB     := $(VENV)/bin/workbench
 STAMP  := $(VENV)/.installed
 SEEDS  ?= 0,1,2
 
-.PHONY: setup browser demo test test-repro test-all bench clean-runs
+.PHONY: setup browser demo test test-integration test-repro test-all bench clean-runs
 
 setup: $(STAMP)
 
@@ -34,15 +34,20 @@ browser:
 		|| (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) \
 		|| echo "chromium could not be installed; the report.html browser test will be skipped"
 
-# Fast tier: units, config composition, CLI, resume, W&B offline (well under 10 minutes).
+# Fast tier: units, config composition, CLI runs and reports, paper gates (about 5 minutes on 2 cores).
 test: setup browser
 	$(PY) -m pytest; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests: that is a failure"; [ $$rc -eq 0 ]
+
+# Integration tier: process-heavy end to end (SIGKILL/Ctrl-C + resume, torchrun, launchers,
+# W&B and MLflow processes, an installed wheel; about 5 minutes).
+test-integration: setup
+	$(PY) -m pytest -m integration; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests: that is a failure"; [ $$rc -eq 0 ]
 
 # Reproduction tier: the MNIST-1D table with one seed, verdicts checked (about 5 minutes).
 test-repro: setup
 	$(PY) -m pytest -m repro; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests: that is a failure"; [ $$rc -eq 0 ]
 
-test-all: test test-repro
+test-all: test test-integration test-repro
 
 bench: setup
 	$(PY) benchmarks/trainer_overhead.py

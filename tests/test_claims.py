@@ -230,3 +230,40 @@ def test_deviation_errors_name_entry_and_field(tmp_path):
     path.write_text(yaml.safe_dump({"what": "x"}))
     with pytest.raises(UserError, match="expected a YAML list"):
         load_deviations(path)
+
+
+# --- numbers a verdict cannot rest on ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"value": float("nan")}, "value"),
+    ({"value": float("inf")}, "value"),
+    ({"std": -1.0}, "std"),
+    ({"std": float("nan")}, "std"),
+    ({"tolerance": {"kind": "abs", "value": float("inf")}}, "tolerance"),
+    ({"tolerance": {"kind": "paper_std", "k": float("inf")}}, "tolerance"),
+    ({"tolerance": {"kind": "abs", "value": 0}}, "tolerance"),
+    ({"unknown_key": 1}, "unknown_key"),
+])
+def test_a_claim_no_verdict_could_rest_on_is_refused_in_one_line(tmp_path, changes, field):
+    message = load_error(write_claims(tmp_path, [claim_with(**changes)]))  # PyYAML writes NaN as .nan
+    assert f"claim 1 'table1.cnn.standard.test_acc': field '{field}" in message
+
+
+def test_a_relative_claim_needs_its_other_side_and_bound(tmp_path):
+    ratio = claim_with(id="hnn_vs_baseline", kind="ratio", value=None, tolerance=None, select={"model": "baseline"},
+                       versus={"model": "hnn"}, bound={"min": 100.0})
+    [loaded] = load_claims(write_claims(tmp_path, [ratio]))
+    assert loaded.kind == "ratio" and loaded.bound.min == 100.0 and loaded.versus == {"model": "hnn"}
+    assert "field 'versus'" in load_error(write_claims(tmp_path, [{**ratio, "versus": None}]))
+    assert "field 'bound'" in load_error(write_claims(tmp_path, [{**ratio, "bound": None}]))
+    assert "above max" in load_error(write_claims(tmp_path, [{**ratio, "bound": {"min": 2.0, "max": 1.0}}]))
+
+
+def test_a_paper_wide_allow_list(tmp_path):
+    from workbench.claims.schema import load_claims_file
+
+    path = write_claims(tmp_path, None, raw=yaml.safe_dump({"allow": ["data.root"], "claims": [CLAIM]}))
+    assert load_claims_file(path).allow == ["data.root"]
+    path.write_text(yaml.safe_dump({"allow": "data.root", "claims": [CLAIM]}))
+    assert "'allow' must be a list" in load_error(path)

@@ -68,6 +68,7 @@ def test_cfg_job_prints_the_config_and_runs_nothing(project):
     assert run_dirs(project, "reproduction") == []
 
 
+@pytest.mark.integration
 def test_component_stage_runs_the_component_tests(project):
     proc = workbench(project, "run", "mnist1d", "stage=component")
     assert proc.returncode == 0, proc.stderr
@@ -130,6 +131,7 @@ def test_a_metric_no_run_logs_is_named(project):
     assert (project / "reproductions" / "mnist1d" / "REPORT.md").exists()
 
 
+@pytest.mark.integration
 def test_report_status_and_list_after_a_reproduction_run(project):
     assert workbench(project, "run", "mnist1d", "stage=reproduction", "debug=fast", "model=cnn").returncode == 0
     assert workbench(project, "run", "mnist1d", "stage=reproduction", *SHORT, "model=logistic").returncode == 0
@@ -147,6 +149,7 @@ def test_report_status_and_list_after_a_reproduction_run(project):
     assert "mnist1d" in listing.stdout and "2011.14439" in listing.stdout
 
 
+@pytest.mark.integration
 def test_joblib_launcher_runs_jobs_in_worker_processes_and_counts_failures(project):
     proc = workbench(project, "run", "mnist1d", "debug=fast", "-m", "model=logistic,mlp", "optim.lr=0.01,-1",
                      "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")

@@ -40,6 +40,7 @@ RUN = ["run", "mnist1d", "model=mlp", "optim.lr=1e-3", "trainer.eval_every=10", 
        "trainer.checkpoint_every=10", "logger=none"]
 
 
+@pytest.mark.integration
 def test_two_gloo_ranks_match_one_process_on_the_global_batch_and_resume(project):
     """trainer.devices=2 starts torchrun; 2 ranks x 50 rows take the steps one process takes on 100."""
     single = workbench(project, *RUN, "trainer.max_steps=20")

@@ -12,7 +12,8 @@ import yaml
 from conftest import REPO, workbench
 from test_report import write_paper, write_run
 from workbench.errors import UserError
-from workbench.report.export import comparison_schema, hf_model_index, validate_comparison
+from workbench.report.comparison import comparison_schema, validate_comparison
+from workbench.report.export import hf_model_index
 from workbench.report.write import write_report
 
 

@@ -7,6 +7,8 @@ import json
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from workbench.run.config import compose_config, set_project_root
 
 from conftest import workbench
@@ -90,6 +92,7 @@ def test_slurm_preset_puts_partition_gpus_time_and_parallelism_on_the_submitit_l
     assert (launcher.array_parallelism, launcher.tasks_per_node) == (32, 1)
 
 
+@pytest.mark.integration
 def test_a_failing_job_does_not_stop_a_submitit_sweep_and_the_report_counts_it(project):
     write_flaky(project)
     out = workbench(project, "run", "flaky", "-m", "seed=0,1,2", "crash_seed=1", "launcher=submitit_local",

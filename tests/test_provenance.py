@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from workbench.run.provenance import recorded_environment, redact_command
 
 from conftest import run_dirs, workbench
@@ -29,6 +31,7 @@ def test_secret_looking_overrides_are_redacted_in_the_command():
     assert "optim.lr=0.1" in command and "api_key=<redacted>" in command
 
 
+@pytest.mark.integration
 def test_planted_secrets_appear_in_no_file_a_run_writes(project, tmp_path):
     netrc = tmp_path / "home" / ".netrc"
     netrc.parent.mkdir()

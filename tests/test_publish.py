@@ -37,6 +37,7 @@ def inspect_offline(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
 
 
+@pytest.mark.integration
 def test_publish_offline_holds_the_table_images_artifact_and_one_summary_key_per_claim(reported):
     root, repro = reported
     proc = workbench(root, "report", "mnist1d", "--publish")
@@ -90,6 +91,7 @@ def test_dry_run_writes_the_spec_and_sends_nothing(reported):
                          "metrics": ["test/acc", "test/loss"], "groupby": ["data", "model"]}
 
 
+@pytest.mark.integration
 def test_online_without_a_key_publishes_offline_and_says_so(reported, monkeypatch):
     root, repro = reported
     monkeypatch.delenv("WANDB_MODE")
@@ -99,6 +101,7 @@ def test_online_without_a_key_publishes_offline_and_says_so(reported, monkeypatc
     assert list((repro / "publish" / "wandb").glob("offline-run-*"))
 
 
+@pytest.mark.integration
 def test_wandb_unreachable_falls_back_offline_and_the_local_report_is_written(reported, monkeypatch):
     root, repro = reported
     monkeypatch.delenv("WANDB_MODE")
@@ -120,6 +123,7 @@ def mlflow_client(store: Path):
     return MlflowClient(tracking_uri=store.resolve().as_uri())
 
 
+@pytest.mark.integration
 def test_report_mlflow_logs_claims_and_the_report_files(reported, monkeypatch):
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     root, repro = reported
@@ -134,6 +138,7 @@ def test_report_mlflow_logs_claims_and_the_report_files(reported, monkeypatch):
     assert "figures/claims_test_acc.png" in {a.path for a in client.list_artifacts(run.info.run_id, "figures")}
 
 
+@pytest.mark.integration
 def test_training_run_mirrors_params_metrics_and_artifacts_to_mlflow(project, monkeypatch):
     from conftest import run_dirs
 

@@ -7,7 +7,9 @@ import yaml
 
 from workbench.claims.schema import Claim
 from workbench.errors import UserError
-from workbench.report.write import compare, load_runs, write_report
+from workbench.report.compare import compare
+from workbench.report.write import write_report
+from workbench.run.record import load_runs
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

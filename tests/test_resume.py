@@ -48,6 +48,7 @@ def reference(tmp_path_factory) -> dict:
     return {"summary": summary(run), "run": run}
 
 
+@pytest.mark.integration
 def test_sigkill_then_resume_gives_the_uninterrupted_metrics(project, reference):
     proc = start(project)
     run = wait_for_step(project, 350, proc)
@@ -66,6 +67,7 @@ def test_sigkill_then_resume_gives_the_uninterrupted_metrics(project, reference)
     assert (run / "metrics.jsonl").read_text() == (reference["run"] / "metrics.jsonl").read_text()
 
 
+@pytest.mark.integration
 def test_ctrl_c_marks_the_run_interrupted_and_keeps_a_checkpoint(project, reference):
     proc = start(project)
     run = wait_for_step(project, 300, proc)
@@ -81,6 +83,7 @@ def test_ctrl_c_marks_the_run_interrupted_and_keeps_a_checkpoint(project, refere
     assert summary(run)["metrics"] == reference["summary"]["metrics"]
 
 
+@pytest.mark.integration
 def test_resuming_a_completed_run_changes_nothing(reference):
     run = reference["run"]
     before = (run / "summary.json").read_text()
@@ -96,6 +99,7 @@ def test_resume_of_a_folder_that_is_not_a_run_is_one_line(project, tmp_path):
     assert "is not a run folder" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.integration
 def test_sigterm_stops_a_whole_sweep_not_just_the_current_run(project):
     env = {**os.environ, "WORKBENCH_ROOT": str(project)}
     proc = subprocess.Popen([sys.executable, "-m", "workbench", *RUN[:3], "-m", "model=mlp,cnn", *RUN[4:]],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -126,6 +127,7 @@ RUN = ["run", "mnist1d", "model=mlp", "trainer.max_steps=60", "trainer.eval_ever
        "trainer.checkpoint_every=30", "logger=none", "trainer.threads=1"]
 
 
+@pytest.mark.integration
 def test_cli_vectorised_seeds_write_ordinary_run_folders_equal_to_separate_runs(project):
     vec = workbench(project, *RUN, "seeds=2", "trainer.vectorize_seeds=true")
     assert vec.returncode == 0, vec.stderr

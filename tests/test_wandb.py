@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import run_dirs, summary, workbench
 
 
@@ -18,6 +20,7 @@ def read_offline_run(run: Path) -> list[dict]:
     return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
 
 
+@pytest.mark.integration
 def test_offline_wandb_run_holds_every_metric_and_the_config(project):
     proc = workbench(project, "run", "mnist1d", "debug=fast", "model=logistic", "logger=wandb")
     assert proc.returncode == 0, proc.stderr
@@ -38,6 +41,7 @@ def test_offline_wandb_run_holds_every_metric_and_the_config(project):
     assert run_record["run_group"] == "mnist1d-prototype"
 
 
+@pytest.mark.integration
 def test_a_broken_wandb_mode_warns_once_and_the_run_completes(project):
     proc = workbench(project, "run", "mnist1d", "debug=fast", "model=logistic", "logger=wandb",
                      "logger.wandb.mode=sideways")
@@ -47,6 +51,7 @@ def test_a_broken_wandb_mode_warns_once_and_the_run_completes(project):
     assert summary(run)["status"] == "completed"
 
 
+@pytest.mark.integration
 def test_online_without_a_key_falls_back_to_offline(project, tmp_path):
     proc = workbench(project, "run", "mnist1d", "debug=fast", "model=logistic", "logger=wandb",
                      "logger.wandb.mode=online", env={"WANDB_API_KEY": "", "WANDB_MODE": "", "HOME": str(tmp_path)})

@@ -2,8 +2,9 @@
 axis, and the embedding's Fourier spectrum with the key frequencies marked (Fig. 3, left).
 
 `figures(runs)` is called by the report with the runs of this paper; each run is a dict with
-"path" (its run folder), "config", "summary", "seed" and "status". It reads metrics.jsonl and
-analysis.json from the folder and draws nothing for a run that lacks them.
+"path" (its run folder), "config", "summary", "seed" and "status". It reads the metrics.jsonl
+rows with workbench.read_metrics (a torn last line is skipped) and analysis.json from the folder,
+and draws nothing for a run that lacks them.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from workbench import read_metrics  # noqa: E402
+
 # (split in metrics.jsonl, label): "train" rows are means over log_every steps, the rest evaluations.
 CURVES = [("train", "train"), ("test", "test")]
 
 
 def figures(runs: list[dict[str, Any]]) -> dict[str, Figure]:
-    readable = [r for r in runs if (Path(r["path"]) / "metrics.jsonl").is_file()]
+    readable = [r for r in runs if read_metrics(r)]
     out: dict[str, Figure] = {}
     if readable:
         out["training_curves"] = training_curves(readable)
@@ -33,11 +36,10 @@ def figures(runs: list[dict[str, Any]]) -> dict[str, Figure]:
     return out
 
 
-def read_metrics(run: dict[str, Any]) -> dict[str, dict[str, list[tuple[int, float]]]]:
+def metric_series(run: dict[str, Any]) -> dict[str, dict[str, list[tuple[int, float]]]]:
     """{split: {metric: [(step, value), ...]}} from a run's metrics.jsonl."""
     series: dict[str, dict[str, list[tuple[int, float]]]] = {}
-    for line in (Path(run["path"]) / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
+    for row in read_metrics(run):
         for name, value in row.items():
             if name not in ("step", "split") and isinstance(value, (int, float)):
                 series.setdefault(row["split"], {}).setdefault(name, []).append((row["step"], value))
@@ -48,7 +50,7 @@ def training_curves(runs: list[dict[str, Any]]) -> Figure:
     """Loss (log scale) and accuracy against epoch (log scale), train and test, one line a seed."""
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4))
     for run in runs:
-        series = read_metrics(run)
+        series = metric_series(run)
         for split, label in CURVES:
             style = "-" if split == "test" else "--"
             for ax, metric in ((loss_ax, "loss"), (acc_ax, "acc")):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib
 import importlib.machinery
 import importlib.util
@@ -95,35 +96,51 @@ def load_paper_module(paper_dir: Path, module: str) -> ModuleType:
     """papers/<name>/<module>.py as the module `papers.<name>.<module>`: the one way workbench loads
     a paper's code (experiment.py for runs, figures.py for reports), so relative imports work.
 
-    The project's own `papers` package is the one used: if another project's `papers` (or another
-    copy of this paper) was imported before in this process, it and its submodules are replaced.
+    When another project's `papers` package is already imported in this process (tests build
+    projects in temporary folders), this project's papers load under a package of their own
+    (`papers_<hash>`) instead, so neither shadows the other.
     """
     paper_dir = Path(paper_dir).resolve()
     path = paper_dir / f"{module}.py"
     if not path.is_file():
         raise UserError(f"{path} is missing; write it (docs/paper-folder.md says what it holds)")
-    package = f"papers.{paper_dir.name}"
+    package = f"{papers_package(paper_dir.parent)}.{paper_dir.name}"
     qualified = f"{package}.{module}"
     loaded = sys.modules.get(qualified)
     if loaded is not None and getattr(loaded, "__file__", None) and Path(loaded.__file__).resolve() == path:
         return loaded
-    _ensure_package("papers", paper_dir.parent)
-    _ensure_package(package, paper_dir)
+    ensure_package(package, paper_dir)
     sys.modules.pop(qualified, None)
     return importlib.import_module(qualified)
 
 
-def _ensure_package(name: str, folder: Path) -> None:
-    """sys.modules[name] is the package in `folder`; a package of that name from elsewhere is evicted."""
+def papers_package(folder: Path) -> str:
+    """The name this project's papers/ folder is imported under."""
+    current = sys.modules.get("papers")
+    if current is None or folder in package_folders(current):
+        ensure_package("papers", folder)
+        return "papers"
+    alias = f"papers_{hashlib.sha1(str(folder).encode()).hexdigest()[:10]}"
+    ensure_package(alias, folder)
+    return alias
+
+
+def package_folders(package: ModuleType) -> set[Path]:
+    return {Path(p).resolve() for p in getattr(package, "__path__", [])}
+
+
+def ensure_package(name: str, folder: Path) -> None:
+    """sys.modules[name] is the package in `folder` (created from its __init__.py, if any)."""
     current = sys.modules.get(name)
-    if current is not None and folder in {Path(p).resolve() for p in getattr(current, "__path__", [])}:
+    if current is not None and folder in package_folders(current):
         return
     for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
         del sys.modules[key]
     init = folder / "__init__.py"
-    spec = (importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(folder)])
-            if init.is_file() else importlib.machinery.ModuleSpec(name, None, is_package=True))
-    if spec.submodule_search_locations is not None and not init.is_file():
+    if init.is_file():
+        spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(folder)])
+    else:
+        spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
         spec.submodule_search_locations.append(str(folder))
     package = importlib.util.module_from_spec(spec)
     sys.modules[name] = package

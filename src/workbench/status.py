@@ -88,7 +88,7 @@ def render(root: Path, paper: Paper) -> Panel:
 
 def claims_section(root: Path, paper: Paper) -> Any:
     from workbench.claims.schema import load_claims
-    from workbench.report.write import compare
+    from workbench.report.compare import compare
     from workbench.run.record import load_runs
 
     claims_path = paper.dir / "claims.yaml"
@@ -113,7 +113,7 @@ VERDICT_COLORS = {"reproduced": "green", "better": "green", "worse": "red", "inc
 
 def verdict_table(claims: list[dict[str, Any]]) -> Table:
     """Rows as in comparison.json's "claims": paper value ± std beside our mean ± std (n)."""
-    from workbench.report.write import format_number, unit_suffix  # numbers written as REPORT.md writes them
+    from workbench.report.format import format_number, unit_suffix  # numbers written as REPORT.md writes them
     table = Table("paper", "ours (mean ± std, n)", "verdict", title="claims")
     table.columns.insert(0, Column("claim", overflow="fold"))
     for c in claims:

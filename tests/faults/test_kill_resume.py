@@ -29,6 +29,7 @@ def resume(project, run):
     return proc
 
 
+@pytest.mark.integration
 def test_kill_inside_a_checkpoint_write_resumes_exactly(project, tmp_path_factory):
     ref = reference(tmp_path_factory.mktemp("ref"))
     run = killed_run(project, "kill_in_checkpoint_write=3")

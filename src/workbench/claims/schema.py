@@ -7,6 +7,7 @@ against (`select`). The schema is documented in docs/claims.md; this module is i
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,6 +36,10 @@ class Tolerance(BaseModel):
 
     @model_validator(mode="after")
     def _kind_has_its_number(self) -> Tolerance:
+        for name in ("k", "value"):
+            number = getattr(self, name)
+            if number is not None and not math.isfinite(number):
+                raise ValueError(f"field 'tolerance.{name}' is {number}; a tolerance is a finite number > 0")
         if self.kind == "paper_std":
             if self.k is None or not self.k > 0 or self.value is not None:
                 raise ValueError("kind 'paper_std' takes k > 0 and no value, e.g. {kind: paper_std, k: 2}")
@@ -60,26 +65,87 @@ class ClaimSource(BaseModel):
     best: bool | None = None     # printed in bold/underlined: the paper marks it as a best result
 
 
+class Bound(BaseModel):
+    """A relative claim's region: min ≤ statistic ≤ max (either may be left out)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _finite_and_ordered(self) -> Bound:
+        for name in ("min", "max"):
+            number = getattr(self, name)
+            if number is not None and not math.isfinite(number):
+                raise ValueError(f"field '{name}' is {number}; a bound is a finite number")
+        if self.min is None and self.max is None:
+            raise ValueError("a bound needs min, max or both, e.g. {min: 100}")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
 class Claim(BaseModel):
-    """One reported number and the runs that answer it."""
+    """One reported number and the runs that answer it.
+
+    kind `value` (the default) compares our runs' metric with the paper's value ± tolerance. The
+    relative kinds compare two selections of runs, `select` (a) and `versus` (b): `ratio` is
+    mean(a)/mean(b), `difference` mean(a) − mean(b), both against `bound`; `order` claims
+    mean(a) < mean(b). `versus_metric` lets side b read another metric (default: `metric`).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1)
+    kind: Literal["value", "ratio", "difference", "order"] = "value"
     quote: str
     source: ClaimSource
     metric: str = Field(min_length=1)
-    value: float
+    value: float | None = None
     std: float | None = None
     n_seeds: int | None = Field(default=None, ge=1)
     unit: str = ""
-    goal: Literal["max", "min"]
+    goal: Literal["max", "min"] = "max"
     select: dict[str, Scalar]
-    tolerance: Tolerance
+    versus: dict[str, Scalar] | None = None
+    versus_metric: str | None = None
+    bound: Bound | None = None
+    tolerance: Tolerance | None = None
+    scale: Literal["linear", "log"] | None = None  # None: log for losses, errors and distances
+    allow: list[str] = Field(default_factory=list)  # config keys a run may change and still count
     status: Literal["candidate", "confirmed", "rejected"]
 
     @model_validator(mode="after")
+    def _numbers_are_finite(self) -> Claim:
+        if self.value is not None and not math.isfinite(self.value):
+            raise ValueError(f"field 'value' is {self.value}; a claim's value is a finite number")
+        if self.std is not None and not (math.isfinite(self.std) and self.std >= 0):
+            raise ValueError(f"field 'std' is {self.std}; a std is a finite number >= 0 (or null)")
+        return self
+
+    @model_validator(mode="after")
+    def _kind_has_its_fields(self) -> Claim:
+        if self.kind == "value":
+            if self.value is None:
+                raise ValueError("field 'value': a claim of kind 'value' needs the paper's number")
+            if self.tolerance is None:
+                raise ValueError("field 'tolerance': set it before running, e.g. {kind: paper_std, k: 2}")
+            if self.versus is not None or self.bound is not None:
+                raise ValueError("fields 'versus' and 'bound' belong to relative claims (kind: ratio | difference | order)")
+            return self
+        if self.versus is None:
+            raise ValueError(f"field 'versus': a claim of kind '{self.kind}' compares select with versus; name the runs of side b")
+        if self.kind in ("ratio", "difference") and self.bound is None:
+            raise ValueError(f"field 'bound': a claim of kind '{self.kind}' needs one, e.g. {{min: 100}}")
+        if self.kind == "order" and self.bound is not None:
+            raise ValueError("field 'bound': an order claim (a < b) takes no bound")
+        return self
+
+    @model_validator(mode="after")
     def _tolerance_fits_claim(self) -> Claim:
+        if self.tolerance is None:
+            return self
         # A zero width would make "reproduced" mean "bit-identical", which no rerun achieves.
         if self.tolerance.kind == "paper_std" and not (self.std is not None and self.std > 0):
             raise ValueError(
@@ -101,23 +167,40 @@ class Deviation(BaseModel):
     we_do: str
     why: str
     affects: list[str]
+    comparable: bool = True  # false: the claims it affects measure something else; never scored
+
+
+@dataclass(frozen=True)
+class ClaimsFile:
+    """claims.yaml: the claims, and the config keys any run of this paper may change and still count."""
+
+    claims: list[Claim]
+    allow: list[str]
 
 
 def load_claims(path: str | Path) -> list[Claim]:
     """Read and validate claims.yaml; any problem is one UserError naming file, claim and field."""
+    return load_claims_file(path).claims
+
+
+def load_claims_file(path: str | Path) -> ClaimsFile:
     path = Path(path)
     data = _read_yaml(path)
     if data is None:
-        return []
+        return ClaimsFile([], [])
     if not isinstance(data, dict) or not isinstance(data.get("claims", []), list):
         raise UserError(f"{shown_path(path)}: expected a mapping with a list under 'claims:'. {_FIX}")
-    extra = sorted(set(data) - {"claims"})
+    extra = sorted(set(data) - {"claims", "allow"})
     if extra:
         keys = ", ".join(map(repr, extra))
-        raise UserError(f"{shown_path(path)}: unknown top-level key(s) {keys}; only 'claims' is allowed. Remove them.")
+        raise UserError(f"{shown_path(path)}: unknown top-level key(s) {keys}; only 'claims' and 'allow' are allowed. "
+                        f"Remove them.")
+    allow = data.get("allow") or []
+    if not isinstance(allow, list) or not all(isinstance(key, str) and key for key in allow):
+        raise UserError(f"{shown_path(path)}: 'allow' must be a list of config keys (e.g. [data.root]). {_FIX}")
     claims = _validate_entries(path, data.get("claims") or [], Claim, "claim", "id")
     _reject_duplicate_ids(path, claims)
-    return claims
+    return ClaimsFile(claims, list(allow))
 
 
 def load_deviations(path: str | Path) -> list[dict[str, Any]]:
@@ -128,12 +211,14 @@ def load_deviations(path: str | Path) -> list[dict[str, Any]]:
         return []
     if not isinstance(data, list):
         raise UserError(f"{shown_path(path)}: expected a YAML list of {{what, paper, we_do, why, affects}}. {_FIX}")
-    return [d.model_dump() for d in _validate_entries(path, data, Deviation, "deviation", "what")]
+    return [d.model_dump(exclude_defaults=True) for d in _validate_entries(path, data, Deviation, "deviation", "what")]
 
 
 def tolerance_width(claim: Claim) -> float:
     """Half-width of the band around claim.value that counts as reproduced."""
     tol = claim.tolerance
+    if tol is None:
+        raise UserError(f"claim '{claim.id}' of kind '{claim.kind}' has no tolerance; it is judged by its bound")
     if tol.kind == "paper_std":
         if claim.std is None:  # load_claims rejects this; guard claims built in code
             raise UserError(f"claim '{claim.id}': tolerance kind 'paper_std' needs the paper's std.")

@@ -1,0 +1,95 @@
+"""What one report is made from (ReportContext) and the figures made for it (Figures, by section)."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.claims.schema import Claim
+from workbench.report.compare import ClaimResult
+from workbench.report.format import config_label
+from workbench.run.record import RunRecord
+
+
+@dataclass
+class ReportContext:
+    """The paper, its claims and deviations, the runs and their comparison; warnings collect here."""
+
+    paper: dict[str, Any]
+    paper_dir: Path
+    repro_dir: Path
+    stage: str
+    claims: list[Claim]
+    deviations: list[dict[str, Any]]
+    results: list[ClaimResult]
+    runs: list[RunRecord]
+    skipped: list[Path]
+    warnings: list[str] = field(default_factory=list)  # one line each; printed and listed in REPORT.md
+    _rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def metric_rows(self, run: RunRecord) -> list[dict[str, Any]]:
+        """metrics.jsonl rows of a run, read once; a corrupt line is skipped with a warning."""
+        key = str(run.path)
+        if key not in self._rows:
+            self._rows[key] = run.metric_rows(self.warnings)
+        return self._rows[key]
+
+    def rel(self, path: Path) -> str:
+        """A run's path relative to the reproduction folder, with forward slashes."""
+        try:
+            return path.relative_to(self.repro_dir).as_posix()
+        except ValueError:
+            return Path(os.path.relpath(path, self.repro_dir)).as_posix()
+
+    def configurations(self) -> dict[str, list[ClaimResult]]:
+        """Results grouped by their select (the configuration they ran), sorted by its label."""
+        groups: dict[str, list[ClaimResult]] = defaultdict(list)
+        for result in self.results:
+            groups[config_label(result.claim.select)].append(result)
+        return dict(sorted(groups.items()))
+
+
+@dataclass
+class Image:
+    """A figure as REPORT.md shows it: its caption and its file name in figures/."""
+
+    caption: str
+    png: str
+
+
+@dataclass
+class Confusion:
+    """A configuration's confusion matrices from analysis.json, summed over its runs."""
+
+    class_names: list[str]
+    matrix: list[list[int]]
+    runs: int
+    png: str
+    notes: list[str]  # runs left out of the sum, and why
+
+
+@dataclass
+class WorstExamples:
+    """The most confidently wrong examples of a configuration, from one run's analysis.json."""
+
+    label: str
+    where: str  # the analysis.json they come from, relative to the reproduction folder
+    examples: list[dict[str, Any]]
+    png: str | None  # drawn only when every example has a numeric "input"
+
+
+@dataclass
+class Figures:
+    """Every figure of a report: the PNG bytes by file name, and what each section shows."""
+
+    pngs: dict[str, bytes] = field(default_factory=dict)
+    curves: dict[str, str] = field(default_factory=dict)  # metric -> png name
+    analyses: dict[str, Confusion] = field(default_factory=dict)  # configuration label -> confusion
+    paper_vs_ours: list[Image] = field(default_factory=list)  # captioned by metric
+    sweeps: list[Image] = field(default_factory=list)
+    worst: list[WorstExamples] = field(default_factory=list)
+    attention: list[Image] = field(default_factory=list)
+    paper: list[Image] = field(default_factory=list)  # the paper's own figures.py, captioned by title

@@ -24,13 +24,31 @@ PACKAGES = ("workbench", "torch", "numpy", "scipy", "hydra-core", "omegaconf", "
 REDACTED = "<redacted>"
 
 
+# Secrets by their shape, wherever they sit in a value: a URL's password, a secret-named query or
+# mapping entry (`?api_key=...`, `{password: x}`), and the token formats of common services.
+URL_PASSWORD = re.compile(r"(?P<keep>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+(?=@)")
+NAMED_SECRET = re.compile(r"(?P<keep>[A-Za-z0-9_.-]*(?:key|token|secret|pass|credential|auth|private|session|cookie)"
+                          r"[A-Za-z0-9_.-]*['\"]?\s*[:=]\s*['\"]?)(?!<redacted>)[^\s,;&}'\"\]]+", re.IGNORECASE)
+TOKEN_SHAPES = re.compile(
+    r"\b(?:sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}"
+    r"|AKIA[0-9A-Z]{16}|hf_[A-Za-z0-9]{20,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
+    r"|local-[0-9a-f]{40}|[0-9a-f]{40})\b")
+
+
 def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME.search(name))
 
 
+def redact_text(text: str) -> str:
+    """`text` with every secret-shaped part replaced by <redacted> (names kept, so it still reads)."""
+    text = URL_PASSWORD.sub(lambda m: m["keep"] + REDACTED, text)
+    text = NAMED_SECRET.sub(lambda m: m["keep"] + REDACTED, text)
+    return TOKEN_SHAPES.sub(REDACTED, text)
+
+
 def recorded_environment(env: dict[str, str] | None = None) -> dict[str, str]:
     env = os.environ if env is None else env
-    return {k: v for k, v in sorted(env.items()) if RECORDED_ENV.match(k) and not is_secret_name(k)}
+    return {k: redact_text(v) for k, v in sorted(env.items()) if RECORDED_ENV.match(k) and not is_secret_name(k)}
 
 
 def redact_command(argv: list[str]) -> str:
@@ -39,8 +57,9 @@ def redact_command(argv: list[str]) -> str:
 
 
 def redact_arg(arg: str) -> str:
+    """One override or argument: a secret-named key hides its whole value, any value its secret parts."""
     key, sep, _ = arg.partition("=")
-    return f"{key}={REDACTED}" if sep and is_secret_name(key) else arg
+    return f"{key}={REDACTED}" if sep and is_secret_name(key) else redact_text(arg)
 
 
 def redact_config(tree: Any) -> Any:
@@ -50,7 +69,7 @@ def redact_config(tree: Any) -> Any:
         return {k: REDACTED if is_secret_name(str(k)) and v is not None else redact_config(v) for k, v in tree.items()}
     if isinstance(tree, list):
         return [redact_config(v) for v in tree]
-    return tree
+    return redact_text(tree) if isinstance(tree, str) else tree
 
 
 def git_state(root: Path) -> dict[str, Any]:

@@ -46,3 +46,14 @@ def run_dirs(root: Path, stage: str) -> list[Path]:
 
 def summary(run_dir: Path) -> dict:
     return json.loads((run_dir / "summary.json").read_text())
+
+
+def allow_overrides(root: Path, paper: str, *keys: str) -> None:
+    """Let runs that change `keys` answer the claims of a throwaway project's copy of `paper`: the
+    tiers check the machinery on a shortened recipe, which the real report never counts."""
+    import yaml
+
+    path = root / "papers" / paper / "claims.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["allow"] = [*data.get("allow", []), *keys]
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")

@@ -112,6 +112,7 @@ def test_fetch_claims_confirm_status_list(project, fake, env):
     assert "hnn" in listing.stdout and HNN in listing.stdout and "mnist1d" in listing.stdout
 
 
+@pytest.mark.integration
 def test_a_scaffolded_paper_composes_every_stage_and_its_gate_is_honest(project, fake, env, monkeypatch):
     fake.add_paper(HNN, 1, source_tarball())
     assert fetch(project, env, HNN, "--name", "hnn").returncode == 0

@@ -85,8 +85,11 @@ def test_dry_run_writes_the_spec_and_sends_nothing(reported):
     assert spec["run"] == {"name": "mnist1d-report", "group": "mnist1d-reproduction", "job_type": "report"}
     assert [row[0] for row in spec["table"]["rows"]] == ["table1.cnn.standard.test_acc", "table1.mlp.standard.test_acc",
                                                         "table1.cnn.standard.test_loss"]
+    assert spec["summary"]["claim/table1.mlp.standard.test_acc"] == "not reproduced"
+    assert spec["summary"]["direction/table1.mlp.standard.test_acc"] == "better"
     blocks = spec["wandb_report"]["blocks"]
     assert "| table1.cnn.standard.test_acc |" in blocks[1]["text"]
+    assert "| not reproduced (better) |" in blocks[1]["text"]
     assert blocks[2] == {"type": "line_plots", "runset_filter_group": "mnist1d-reproduction",
                          "metrics": ["test/acc", "test/loss"], "groupby": ["data", "model"]}
 
@@ -132,7 +135,8 @@ def test_report_mlflow_logs_claims_and_the_report_files(reported, monkeypatch):
     client = mlflow_client(repro / "publish" / "mlruns")
     [run] = client.search_runs([client.get_experiment_by_name("mnist1d-report").experiment_id])
     assert run.data.metrics["claim/table1.cnn.standard.test_acc"] == pytest.approx(94.0)
-    assert run.data.tags["claim/table1.mlp.standard.test_acc"] == "better"
+    assert run.data.tags["claim/table1.mlp.standard.test_acc"] == "not reproduced"
+    assert run.data.tags["direction/table1.mlp.standard.test_acc"] == "better"
     files = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"REPORT.md", "report.html", "comparison.json", "figures"} <= files
     assert "figures/claims_test_acc.png" in {a.path for a in client.list_artifacts(run.info.run_id, "figures")}

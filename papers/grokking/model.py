@@ -5,8 +5,9 @@ Speed: the loss reads only the logits at the "=" position (§3), and with one la
 first two positions compute after attention can reach that position. So the forward pass runs
 attention for the last query only and the MLP and unembedding for the last position only. Keys and
 values of a position depend only on its token, so they are computed once per vocabulary entry
-(p + 1 rows) and gathered, rather than once per example. The result equals the full forward pass
-at the last position (test_components.py checks it against a naive full-sequence reference).
+(p + 1 rows) and gathered, rather than once per example. `forward_full_sequence` is the plain
+transformer forward beside it, every position at once, kept as the readable reference: the fast
+path equals its last position (test_components.py checks both against a naive loop as well).
 
 Shapes: b batch, t positions (3), h heads, d head width, f d_model, n d_mlp, v vocabulary (p + 1).
 """
@@ -20,6 +21,8 @@ import torch.nn.functional as F
 from einops import einsum, rearrange
 from torch import nn
 
+from workbench import ConfigError
+
 from .components import attention_from_last
 
 N_CTX = 3  # "a b ="
@@ -29,7 +32,9 @@ class OneLayerTransformer(nn.Module):
     def __init__(self, p: int, d_model: int = 128, n_heads: int = 4, d_mlp: int = 512) -> None:
         super().__init__()
         if d_model % n_heads:
-            raise ValueError(f"model.d_model={d_model} must be divisible by model.n_heads={n_heads}")
+            divisor = max(k for k in range(1, n_heads) if d_model % k == 0)
+            raise ConfigError(f"model.d_model={d_model} must be divisible by model.n_heads={n_heads}; "
+                              f"set n_heads to a divisor of {d_model}, e.g. model.n_heads={divisor}")
         v, f, h, d = p + 1, d_model, n_heads, d_model // n_heads
         self.p, self.n_heads = p, n_heads
         # Official code: every matrix ~ N(0, 1)/√fan, biases zero; the unembed scales by 1/√v.
@@ -53,6 +58,18 @@ class OneLayerTransformer(nn.Module):
         # F.linear rather than einsum here: a plain GEMM, ~10% faster than einsum's bmm on CPU
         hidden = F.relu(F.linear(resid_mid, self.W_in, self.b_in))  # b n
         resid_post = resid_mid + F.linear(hidden, self.W_out, self.b_out)  # b f
+        return resid_post @ self.W_U
+
+    def forward_full_sequence(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The textbook forward pass: tokens b t -> logits at every position, b t v. Not used in
+        training (only the last position has a loss); the reference the fast `forward` must match."""
+        resid = self.W_E[tokens] + self.W_pos[: tokens.shape[1]]  # b t f
+        pattern = self.attention_patterns(tokens)  # b h t s, causal
+        v = einsum(resid, self.W_V, "b t f, h d f -> b h t d")
+        z = einsum(pattern, v, "b h t s, b h s d -> b h t d")
+        resid_mid = resid + einsum(rearrange(z, "b h t d -> b t (h d)"), self.W_O, "b t e, f e -> b t f")
+        hidden = F.relu(F.linear(resid_mid, self.W_in, self.b_in))  # b t n
+        resid_post = resid_mid + F.linear(hidden, self.W_out, self.b_out)
         return resid_post @ self.W_U
 
     def attend_from_last(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

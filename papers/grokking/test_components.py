@@ -1,5 +1,6 @@
 """Stage 1 gate for grokking (arXiv 2301.05217): each component against the most naive reference
-we can write, and the fast answer-position forward pass against a full-sequence loop."""
+we can write, and the fast answer-position forward pass against the model's full-sequence forward
+and a full-sequence loop."""
 
 from __future__ import annotations
 
@@ -122,8 +123,14 @@ def small_model() -> tuple[OneLayerTransformer, torch.Tensor]:
     return model, tokens
 
 
+def test_the_full_sequence_forward_equals_the_naive_loop_at_every_position():
+    model, tokens = small_model()
+    torch.testing.assert_close(model.forward_full_sequence(tokens), naive_full_forward(model, tokens))
+
+
 def test_fast_forward_equals_the_full_sequence_at_the_answer_position():
     model, tokens = small_model()
+    torch.testing.assert_close(model(tokens), model.forward_full_sequence(tokens)[:, -1])
     torch.testing.assert_close(model(tokens), naive_full_forward(model, tokens)[:, -1])
 
 
@@ -132,10 +139,11 @@ def test_fast_forward_gradients_equal_the_full_sequence_gradients():
     labels = (tokens[:, 0] + tokens[:, 1]) % 7
     cross_entropy_float64(model(tokens), labels).backward()
     fast = {n: p.grad.clone() for n, p in model.named_parameters()}
-    model.zero_grad()
-    cross_entropy_float64(naive_full_forward(model, tokens)[:, -1], labels).backward()
-    for name, parameter in model.named_parameters():
-        torch.testing.assert_close(fast[name], parameter.grad, msg=name)
+    for full_forward in (model.forward_full_sequence, lambda t: naive_full_forward(model, t)):
+        model.zero_grad()
+        cross_entropy_float64(full_forward(tokens)[:, -1], labels).backward()
+        for name, parameter in model.named_parameters():
+            torch.testing.assert_close(fast[name], parameter.grad, msg=name)
 
 
 def test_attention_patterns_are_causal_and_agree_with_the_fast_path():

@@ -24,7 +24,7 @@ def prototype(*overrides: str):
 def prototype_run(tmp_path_factory):
     cfg, experiment = prototype()
     folder = tmp_path_factory.mktemp("grokking-prototype")
-    summary = quick_fit(experiment, folder, **{k: cfg.trainer[k] for k in ("max_steps", "eval_every", "log_every")})
+    summary = quick_fit(experiment, folder, threads=1, **{k: cfg.trainer[k] for k in ("max_steps", "eval_every", "log_every")})
     return cfg, experiment, folder, summary
 
 
@@ -33,9 +33,9 @@ def test_prototype_memorises_the_training_set_but_not_the_test_set(prototype_run
     metrics = summary["metrics"]
     assert summary["status"] == "completed"
     assert metrics["trainset/acc"] == 1.0
-    assert metrics["test/acc"] < 0.5  # no grokking yet: far from the 100% a grokked model reaches
-    assert metrics["test/loss"] > 10 * metrics["trainset/loss"]
-    assert metrics["trainset/memorise_epoch"] <= 400
+    assert metrics["test/acc"] < 0.5  # no grokking yet: far from the 100% a grokked model reaches; measured 0.016-0.123
+    assert metrics["test/loss"] > 10 * metrics["trainset/loss"]  # ratio measured 12,000-13,400 over 5 seeds x 1-2 threads
+    assert metrics["trainset/memorise_epoch"] <= 400  # measured 150 on every seed and thread count
     assert summary["gate"]["loss_fell"]
 
 

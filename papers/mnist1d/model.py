@@ -17,7 +17,7 @@ from einops import rearrange
 from torch import nn
 
 from .components import conv1d_output_length
-from workbench import UserError, require_positive
+from workbench import ConfigError, require_positive
 
 
 class Logistic(nn.Module):
@@ -146,13 +146,14 @@ def build_model(name: str, **kwargs) -> nn.Module:
     can serve all four; an option the model does not have is an error, not silently ignored.
     """
     if name not in MODELS:
-        raise UserError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+        raise ConfigError(f"model.name={name} is not a model here; choose one of {', '.join(MODELS)}, e.g. model=mlp")
     cls = MODELS[name]
     accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
     kwargs = {key: value for key, value in kwargs.items() if value is not None}
     unknown = sorted(set(kwargs) - set(accepted))
     if unknown:
-        raise UserError(f"model {name!r} has no option {', '.join(unknown)}; it takes {', '.join(accepted)}")
+        raise ConfigError(f"model {name!r} has no option {', '.join(f'model.{k}' for k in unknown)}; "
+                          f"remove it (it takes {', '.join(accepted)})")
     for key in ("hidden", "channels"):
         if key in kwargs:
             require_positive(f"model.{key}", kwargs[key])

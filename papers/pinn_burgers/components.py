@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.stats import qmc
 
 NU = 0.01 / np.pi  # eq. 3
 
@@ -63,9 +62,24 @@ def boundary_points(x: np.ndarray, t: np.ndarray, u: np.ndarray) -> tuple[np.nda
     return xt, values
 
 
-def latin_hypercube(n: int, lb: np.ndarray, ub: np.ndarray, seed: int) -> np.ndarray:
-    """N_f collocation points, "a space filling Latin Hypercube Sampling strategy" (§3.1). n 2."""
-    return lb + (ub - lb) * qmc.LatinHypercube(d=len(lb), seed=seed).random(n)
+def latin_hypercube(n: int, lb: np.ndarray, ub: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
+    """N_f collocation points, "a space filling Latin Hypercube Sampling strategy" (§3.1), n 2, drawn as
+    pyDOE's lhs(2, n) (Burgers.py) draws them: one uniform point in each of n strata per dimension,
+    then each dimension's strata shuffled, in that order from numpy's legacy generator."""
+    cut = np.linspace(0, 1, n + 1)
+    strata = rng.rand(n, len(lb)) * (cut[1:] - cut[:-1])[:, None] + cut[:-1, None]
+    unit = np.stack([strata[rng.permutation(n), j] for j in range(len(lb))], axis=1)
+    return lb + (ub - lb) * unit
+
+
+def training_points(n_boundary: int, n_u: int, n_f: int, lb: np.ndarray, ub: np.ndarray,
+                    seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The official draws: Burgers.py seeds numpy with 1234, then lhs(2, N_f), then
+    np.random.choice(456, N_u, replace=False) from the same stream, so with seed 1234 these are its
+    very points. Returns the N_f collocation points (n_f 2) and the indices of the N_u data points."""
+    rng = np.random.RandomState(seed)
+    xt_f = latin_hypercube(n_f, lb, ub, rng)
+    return xt_f, rng.choice(n_boundary, n_u, replace=False)
 
 
 # ----------------------------------------------------------------- the physics (eq. 3) and the metric
@@ -78,6 +92,12 @@ def burgers_residual(u_fn, x: torch.Tensor, t: torch.Tensor, nu: float = NU) -> 
     u = u_fn(x, t)
     u_t, u_x = torch.autograd.grad(u.sum(), (t, x), create_graph=True)
     (u_xx,) = torch.autograd.grad(u_x.sum(), x, create_graph=True)
+    return residual_from_derivatives(u, u_t, u_x, u_xx, nu)
+
+
+def residual_from_derivatives(u: torch.Tensor, u_t: torch.Tensor, u_x: torch.Tensor, u_xx: torch.Tensor,
+                              nu: float = NU) -> torch.Tensor:
+    """f = u_t + u u_x − ν u_xx (eq. 3) from u and its derivatives, however they were computed."""
     return u_t + u * u_x - nu * u_xx
 
 

@@ -4,7 +4,10 @@ Data, as the official Burgers.py builds it: the exact solution on the paper's 25
 (computed here by Hopf–Cole, not read from burgers_shock.mat); N_u points drawn at random from
 the 456 initial/boundary grid points; N_f Latin-hypercube collocation points plus those 456.
 Training: full batch, L-BFGS on MSE_u + MSE_f (eq. 4); the trainer calls it with a closure.
-One trainer step is one optimizer.step(closure) of up to optim.max_iter L-BFGS iterations.
+One trainer step is one optimizer.step(closure) of up to optim.max_iter L-BFGS iterations:
+torch.optim.LBFGS (optim.name=lbfgs) or scipy's L-BFGS-B, what Burgers.py calls (scipy_lbfgsb,
+lbfgsb.py). The residual's derivatives are carried forward through the net (model.with_derivatives);
+compile=true hands the whole loss to torch.compile (needs a C++ compiler; ~1 min to compile).
 Metric: relative L2 error of u over the whole grid (Tables 1–2).
 """
 
@@ -19,7 +22,8 @@ import torch
 
 from workbench import ConfigError, fingerprint, make_optimizer, require_positive
 
-from .components import NU, boundary_points, burgers_residual, hopf_cole_burgers, latin_hypercube, paper_grid, relative_l2
+from .components import boundary_points, hopf_cole_burgers, paper_grid, relative_l2, residual_from_derivatives, training_points
+from .lbfgsb import ScipyLBFGSB, make_scipy_lbfgsb
 from .model import PINN, layer_sizes
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -47,13 +51,12 @@ class BurgersPINN:
         X, T = np.meshgrid(x, t)
         self.x_star = np.stack([X.ravel(), T.ravel()], 1)
         lb, ub = self.x_star.min(0), self.x_star.max(0)
-        # Burgers.py: np.random.seed(1234), then lhs(2, N_f), then choice(456, N_u); own generators here
         xt_u, u_b = boundary_points(x, t, self.u_exact)
         n_u, n_f = require_positive("data.n_u", d.n_u), require_positive("data.n_f", d.n_f)
         if n_u > len(xt_u):
             raise ConfigError(f"data.n_u={n_u} is more than the {len(xt_u)} initial/boundary grid points")
-        pick = np.random.RandomState(int(d.seed)).choice(len(xt_u), n_u, replace=False)
-        xt_f = np.vstack([latin_hypercube(n_f, lb, ub, int(d.seed)), xt_u])  # Burgers.py appends X_u_train
+        xt_lhs, pick = training_points(len(xt_u), n_u, n_f, lb, ub, int(d.seed))  # Burgers.py's draws
+        xt_f = np.vstack([xt_lhs, xt_u])  # Burgers.py appends X_u_train
         as_t = lambda a: torch.tensor(a, dtype=self.dtype)  # noqa: E731
         self.x_u, self.t_u, self.u = as_t(xt_u[pick, :1]), as_t(xt_u[pick, 1:]), as_t(u_b[pick])
         self.x_f, self.t_f = as_t(xt_f[:, :1]), as_t(xt_f[:, 1:])
@@ -61,9 +64,15 @@ class BurgersPINN:
         layers = layer_sizes(require_positive("model.depth", cfg.model.depth), require_positive("model.width", cfg.model.width))
         self.model = PINN(layers, lb.tolist(), ub.tolist()).to(self.dtype)
         self.optimizer: torch.optim.Optimizer | None = None
+        if not isinstance(cfg.compile, bool):
+            raise ConfigError(f"compile={cfg.compile} must be true or false")
+        self.losses = torch.compile(self.mse_terms) if cfg.compile else self.mse_terms
 
     def optimizers(self) -> tuple[torch.optim.Optimizer, None]:
-        self.optimizer = make_optimizer(self.model.parameters(), self.cfg.optim)
+        if str(self.cfg.optim.get("name")) == "scipy_lbfgsb":
+            self.optimizer = make_scipy_lbfgsb(self.model.parameters(), self.cfg.optim)
+        else:
+            self.optimizer = make_optimizer(self.model.parameters(), self.cfg.optim)
         return self.optimizer, None
 
     def train_batches(self) -> Iterator[None]:
@@ -71,10 +80,15 @@ class BurgersPINN:
         while True:
             yield None
 
+    def mse_terms(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """MSE_u and MSE_f of eq. 4."""
+        mse_u = ((self.model(self.x_u, self.t_u) - self.u) ** 2).mean()
+        f = residual_from_derivatives(*self.model.with_derivatives(self.x_f, self.t_f), self.nu)
+        return mse_u, (f ** 2).mean()
+
     def train_step(self, batch: None) -> dict[str, torch.Tensor]:
         """Eq. 4: MSE = MSE_u + MSE_f."""
-        mse_u = ((self.model(self.x_u, self.t_u) - self.u) ** 2).mean()
-        mse_f = (burgers_residual(self.model, self.x_f, self.t_f, self.nu) ** 2).mean()
+        mse_u, mse_f = self.losses()
         return {"loss": mse_u + mse_f, "mse_u": mse_u.detach(), "mse_f": mse_f.detach()}
 
     def predict(self) -> np.ndarray:
@@ -86,7 +100,7 @@ class BurgersPINN:
 
     def evaluate(self) -> dict[str, float]:
         metrics = {"test/rel_l2": relative_l2(self.predict(), self.u_exact)}
-        if self.optimizer is not None and isinstance(self.optimizer, torch.optim.LBFGS):
+        if isinstance(self.optimizer, (torch.optim.LBFGS, ScipyLBFGSB)):  # both keep their totals on the first parameter
             state = self.optimizer.state.get(self.optimizer.param_groups[0]["params"][0], {})
             metrics["optim/iterations"] = float(state.get("n_iter", 0))
             metrics["optim/evaluations"] = float(state.get("func_evals", 0))

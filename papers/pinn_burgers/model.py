@@ -32,6 +32,28 @@ class PINN(nn.Module):
             h = torch.tanh(linear(h))
         return self.linears[-1](h)
 
+    def with_derivatives(self, x: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """u, u_t, u_x, u_xx at (x, t), each n 1, by carrying the derivatives forward through the layers.
+
+        The same numbers as autograd's u_t, u_x and u_xx (components.burgers_residual), but one
+        ordinary backward pass trains through them instead of a double backward, and
+        torch.compile can fuse the whole loss (experiment.py). Per layer z = W h + b:
+        z' = W h', z'' = W h''; through a = tanh z: a' = (1 − a²) z', a'' = −2a(1 − a²) z'² + (1 − a²) z''.
+        """
+        scale = 2.0 / (self.ub - self.lb)
+        first = self.linears[0]
+        h = torch.tanh(first(scale * (torch.cat([x, t], dim=1) - self.lb) - 1.0))
+        dh = 1 - h * h
+        h_x, h_t = dh * (first.weight[:, 0] * scale[0]), dh * (first.weight[:, 1] * scale[1])
+        h_xx = -2 * h * h_x * (first.weight[:, 0] * scale[0])  # the input is linear in x: z_xx = 0
+        for linear in self.linears[1:-1]:
+            z_x, z_t, z_xx = h_x @ linear.weight.T, h_t @ linear.weight.T, h_xx @ linear.weight.T
+            h = torch.tanh(linear(h))
+            dh = 1 - h * h
+            h_x, h_t, h_xx = dh * z_x, dh * z_t, dh * z_xx - 2 * h * dh * z_x * z_x
+        last = self.linears[-1]
+        return last(h), h_t @ last.weight.T, h_x @ last.weight.T, h_xx @ last.weight.T
+
 
 def layer_sizes(depth: int, width: int) -> list[int]:
     """[2, width × depth, 1]: Table 2's "layers" counts hidden layers (Burgers_systematic.py)."""

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from .components import (NU, boundary_points, burgers_residual, hopf_cole_burgers, latin_hypercube, paper_grid,
-                         relative_l2)
+                         relative_l2, residual_from_derivatives, training_points)
 from .model import PINN, layer_sizes
 
 
@@ -81,11 +81,41 @@ def test_boundary_points_follow_the_official_stacking(exact):
 
 def test_latin_hypercube_puts_one_point_in_each_stratum():
     lb, ub = np.array([-1.0, 0.0]), np.array([1.0, 0.99])
-    pts = latin_hypercube(50, lb, ub, seed=0)
+    pts = latin_hypercube(50, lb, ub, np.random.RandomState(0))
     assert pts.shape == (50, 2) and np.all(pts >= lb) and np.all(pts <= ub)
     for d in range(2):
         strata = np.floor((pts[:, d] - lb[d]) / (ub[d] - lb[d]) * 50).astype(int)
         assert sorted(strata) == list(range(50))
+
+
+def pydoe_lhs_classic(n: int, samples: int) -> np.ndarray:
+    """pyDOE 0.3.8's lhs(n, samples) (criterion None: _lhsclassic), written as it is, on numpy's global stream."""
+    cut = np.linspace(0, 1, samples + 1)
+    u = np.random.rand(samples, n)
+    a, b = cut[:samples], cut[1:samples + 1]
+    rdpoints = np.zeros_like(u)
+    for j in range(n):
+        rdpoints[:, j] = u[:, j] * (b - a) + a
+    H = np.zeros_like(rdpoints)
+    for j in range(n):
+        order = np.random.permutation(range(samples))
+        H[:, j] = rdpoints[order, j]
+    return H
+
+
+def test_training_points_are_the_official_draws():
+    """Burgers.py: np.random.seed(1234); X_f = lb + (ub-lb)*lhs(2, N_f); idx = np.random.choice(456, N_u, replace=False)."""
+    lb, ub = np.array([-1.0, 0.0]), np.array([1.0, 0.99])
+    state = np.random.get_state()
+    try:
+        np.random.seed(1234)
+        official_f = lb + (ub - lb) * pydoe_lhs_classic(2, 300)
+        official_idx = np.random.choice(456, 40, replace=False)
+    finally:
+        np.random.set_state(state)
+    xt_f, idx = training_points(456, 40, 300, lb, ub, seed=1234)
+    np.testing.assert_array_equal(xt_f, official_f)
+    np.testing.assert_array_equal(idx, official_idx)
 
 
 def test_residual_matches_hand_derivatives_of_a_known_function():
@@ -103,6 +133,21 @@ def test_residual_is_differentiable_in_the_weights():
     f = burgers_residual(model, torch.rand(7, 1), torch.rand(7, 1))
     f.pow(2).mean().backward()
     assert all(p.grad is not None for p in model.parameters())
+
+
+def test_derivatives_carried_forward_match_autograd():
+    """model.with_derivatives (what training uses) against autograd's u_t, u_x, u_xx (eq. 3)."""
+    torch.manual_seed(0)
+    model = PINN(layer_sizes(3, 7), [-1.0, 0.0], [1.0, 0.99]).double()
+    x = (torch.rand(11, 1, dtype=torch.float64) * 2 - 1).requires_grad_(True)
+    t = torch.rand(11, 1, dtype=torch.float64).requires_grad_(True)
+    u = model(x, t)
+    u_t, u_x = torch.autograd.grad(u.sum(), (t, x), create_graph=True)
+    (u_xx,) = torch.autograd.grad(u_x.sum(), x)
+    for ours, reference in zip(model.with_derivatives(x, t), (u, u_t, u_x, u_xx)):
+        torch.testing.assert_close(ours, reference, rtol=1e-12, atol=1e-12)
+    f = residual_from_derivatives(*model.with_derivatives(x, t))
+    torch.testing.assert_close(f, burgers_residual(model, x, t), rtol=1e-12, atol=1e-12)
 
 
 def test_pinn_has_the_papers_layers_and_init():

@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from workbench import ConfigError
+
 from .components import option_a_shortcut
 
 WIDTHS = (16, 32, 64)  # §4.2: filters per stage
@@ -40,7 +42,7 @@ class CifarResNet(nn.Module):
     def __init__(self, depth: int, n_classes: int = 10) -> None:
         super().__init__()
         if (depth - 2) % 6 or depth < 8:
-            raise ValueError(f"model.depth={depth} must be 6n + 2 (20, 32, 44, 56, 110, ...)")
+            raise ConfigError(f"model.depth={depth} must be 6n + 2; use one of 20, 32, 44, 56, 110, e.g. model.depth=20")
         n = (depth - 2) // 6
         self.conv = nn.Conv2d(3, WIDTHS[0], 3, padding=1, bias=False)
         self.bn = nn.BatchNorm2d(WIDTHS[0])

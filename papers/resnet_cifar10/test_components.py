@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-from workbench import UserError
+from workbench import ConfigError, UserError
 
 from .components import error_percent, option_a_shortcut, pad_crop_flip, per_pixel_mean, step_lr_factor
 from .data import FOLDER, TEST_FILE, TRAIN_FILES, download_cifar10, load_batch, load_cifar10
@@ -86,7 +86,7 @@ def test_resnet20_shapes_and_stage_sizes():
     for h in hooks:
         h.remove()
     assert sizes == [(16, 32, 32)] * 3 + [(32, 16, 16)] * 3 + [(64, 8, 8)] * 3
-    with pytest.raises(ValueError, match="6n"):
+    with pytest.raises(ConfigError, match="6n"):
         CifarResNet(21)
 
 

@@ -5,34 +5,27 @@ Errors a user can cause print one line `error: ...` and exit 1; `--debug` shows 
 
 from __future__ import annotations
 
-import os
 import sys
-import time
 import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-import hydra
 import typer
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
 from rich.markup import escape
 from rich.table import Table
 
 from workbench import status as status_mod
-from workbench.run.config import SEARCHPATH_OVERRIDE, job_choices, resolve_user_config, set_project_root, split_run_args, validate_run
 from workbench.console import stderr as err
 from workbench.console import stdout as console
 from workbench.errors import UserError
 from workbench.files import ensure_writable_folder
-from workbench.project import Paper, find_paper, list_papers, project_root
-from workbench.run import record
+from workbench.project import find_paper, list_papers, project_root
 
 if TYPE_CHECKING:
     from workbench.run.runner import RunOutcome
 
-# torch, matplotlib and wandb load inside the commands that need them (runner, report), so
-# help, list, status and config errors answer at once.
+# Hydra, torch, matplotlib and wandb load inside the commands that need them (run/config and
+# run/launch, report), so help, list, status and config errors answer at once.
 
 app = typer.Typer(
     help="Re-implement ML papers in three gated stages and put your numbers beside the paper's.\n\n"
@@ -66,6 +59,9 @@ Runs land in reproductions/<paper>/runs/<stage>/<time>-<id>/.
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, help=RUN_HELP)
 def run(ctx: typer.Context, paper: str = typer.Argument(..., help="Paper folder name (or arXiv id).")) -> None:
+    from workbench.run.config import set_project_root, split_run_args, validate_run
+    from workbench.run.launch import launch
+
     root = project_root()
     found = find_paper(root, paper)
     set_project_root(root)
@@ -142,6 +138,7 @@ def claims(
 
 @app.command(help="Continue a killed or interrupted run in its own folder, to the same final numbers.")
 def resume(run_dir: Path = typer.Argument(..., help="The run folder, e.g. reproductions/mnist1d/runs/reproduction/20261123-101500-a1b2c3.")) -> None:
+    from workbench.run.config import set_project_root
     from workbench.run.runner import resume_run
 
     root = project_root()
@@ -150,8 +147,16 @@ def resume(run_dir: Path = typer.Argument(..., help="The run folder, e.g. reprod
     finish_runs([outcome])
 
 
-REPORT_HELP = """Write reproductions/<paper>/REPORT.md, report.html, comparison.json and figures/ from the runs.
+REPORT_HELP = """Write reproductions/<paper>/REPORT.md, report.html, comparison.json, figures/ and evidence/ from the runs.
 
+A run answers a claim only on the recipe (its config differs from the stage's composed config only in
+seed, device, threads, logger, launcher, paths and claims.yaml's [cyan]allow[/]), and only the runs of one
+commit count: the one whose runs answer the most claims. evidence/ keeps the files of every run the
+report names, so a fresh clone (no runs/) regenerates the same report.
+
+[cyan]--stage[/] picks the stage compared (default reproduction); [cyan]--allow-dirty[/] counts runs made
+with uncommitted changes (the headline says so); when the runs found answer fewer claims than the
+comparison.json already there, nothing is written and the command fails, unless [cyan]--force[/].
 [cyan]--publish[/] also sends the report to W&B (offline unless [cyan]--online[/] and a key), [cyan]--dry-run[/]
 writes what would be sent to publish/wandb_spec.json instead, [cyan]--mlflow[/] mirrors it to MLflow,
 [cyan]--all[/] reports every paper and writes reproductions/INDEX.md and index.html.
@@ -166,6 +171,9 @@ def report(
     dry_run: bool = typer.Option(False, "--dry-run", help="With --publish: write the W&B spec, send nothing."),
     online: bool = typer.Option(False, "--online", help="With --publish: upload now (needs `wandb login`)."),
     mlflow: bool = typer.Option(False, "--mlflow", help="Also log the report to MLflow (publish/mlruns)."),
+    stage: str = typer.Option("reproduction", "--stage", help="The stage whose runs answer the claims."),
+    allow_dirty: bool = typer.Option(False, "--allow-dirty", help="Count runs made with uncommitted changes."),
+    force: bool = typer.Option(False, "--force", help="Write the report even if it answers fewer claims than the one there."),
 ) -> None:
     from workbench.report.write import write_report
 
@@ -175,13 +183,13 @@ def report(
     papers = list_papers(root) if all_papers else [find_paper(root, paper)]
     for found in papers:
         repro_dir = found.repro_dir(root)
-        comparison = write_report(found.dir, repro_dir)
+        comparison = write_report(found.dir, repro_dir, stage, allow_dirty=allow_dirty, force=force)
         for warning in comparison.get("warnings", []):
             err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
         console.print(status_mod.verdict_table(comparison["claims"]))
         summary = comparison["summary"]
         console.print(f"[bold]{found.name}: {summary['reproduced']} of {summary['total']} claims reproduced[/]")
-        console.print(f"wrote REPORT.md, report.html, comparison.json and figures/ in {repro_dir}")
+        console.print(f"wrote REPORT.md, report.html, comparison.json, figures/ and evidence/ in {repro_dir}")
         if publish or dry_run:
             print_published(repro_dir, comparison, online=online, dry_run=dry_run)
         if mlflow:
@@ -248,106 +256,6 @@ def list_cmd() -> None:
         runs = status_mod.count_runs(found.repro_dir(root) / "runs")
         table.add_row(found.name, found.arxiv_id or "-", found.title, ", ".join(f"{k} {v}" for k, v in runs.items()) or "none")
     console.print(table)
-
-
-# ---------------------------------------------------------------- hydra bridge
-
-
-class JobTask:
-    """One job of `workbench run`, as Hydra calls it. A plain object, not a closure, so that
-    process-based launchers (hydra/launcher=joblib) can pickle it to their workers."""
-
-    def __init__(self, root: Path, paper: Paper, command: list[str], n_jobs: int) -> None:
-        self.root, self.paper, self.command, self.n_jobs = root, paper, command, n_jobs
-        self.outcomes: list[RunOutcome] = []  # filled in this process only (the basic launcher)
-
-    def __call__(self, cfg: DictConfig) -> None:
-        from workbench.run.provenance import redact_arg
-        from workbench.run.runner import RunOutcome
-        from workbench.run.vectorized import start_seed_runs
-
-        hydra_cfg = HydraConfig.get()
-        choices = job_choices(hydra_cfg)
-        job_overrides = list(hydra_cfg.overrides.task)
-        label = " ".join(redact_arg(o) for o in job_overrides) or "defaults"
-        counter = f"[{hydra_cfg.job.get('num', 0) + 1}/{self.n_jobs}] " if self.n_jobs > 1 else ""
-        err.print(f"[bold]{counter}{self.paper.name}[/] {choices.get('stage', '')}: {label}")
-        started = time.perf_counter()
-        try:  # one outcome a seed (`seeds=N`; usually N = 1)
-            if cfg.trainer.devices > 1 and "WORLD_SIZE" not in os.environ:
-                outcomes = self.under_torchrun(int(cfg.trainer.devices), job_overrides, int(cfg.seeds))
-            else:
-                outcomes = start_seed_runs(self.root, self.paper, resolve_user_config(cfg), choices, job_overrides,
-                                           self.command)
-        except UserError as exc:
-            outcomes = [RunOutcome("failed", None, {"message": str(exc)})]
-        except Exception:
-            err.print(traceback.format_exc(), highlight=False)
-            outcomes = [RunOutcome("failed", None, {"message": "the run crashed in the paper's code (traceback above)"})]
-        for outcome in outcomes:
-            report_outcome(outcome, time.perf_counter() - started)
-        self.outcomes.extend(outcomes)
-        if any(outcome.status == "interrupted" for outcome in outcomes):
-            raise KeyboardInterrupt  # Ctrl-C or SIGTERM stops the whole sweep, not just this run
-
-    def under_torchrun(self, devices: int, job_overrides: list[str], seeds: int) -> list[RunOutcome]:
-        """trainer.devices=N: this job again as N torchrun processes (here, or on a SLURM node)."""
-        from workbench.run.distributed import relaunch
-
-        runs_dir = self.paper.repro_dir(self.root) / "runs"
-        before = set(record.run_folders(runs_dir))
-        relaunch(devices, ["run", self.paper.name, *job_overrides])
-        return outcomes_from_folders(sorted(set(record.run_folders(runs_dir)) - before), seeds)
-
-
-def launch(root: Path, paper: Paper, flags: list[str], overrides: list[str], n_jobs: int) -> list[RunOutcome]:
-    """Hand the command line to Hydra (so -m, --cfg, launchers behave as Hydra users expect)."""
-    from workbench.run.runner import RunOutcome
-
-    argv = sys.argv
-    task = JobTask(root, paper, ["workbench", *argv[1:]], n_jobs)
-    runs_dir = paper.repro_dir(root) / "runs"
-    before = set(record.run_folders(runs_dir))
-    sys.argv = ["workbench", *flags, SEARCHPATH_OVERRIDE, *overrides]
-    try:
-        hydra.main(config_path=str(paper.conf_dir.resolve()), config_name="config", version_base="1.3")(task)()
-    except KeyboardInterrupt:
-        if n_jobs > 1:
-            err.print(f"[yellow]sweep stopped after {len(task.outcomes)} of {n_jobs} runs[/]")
-        if not task.outcomes or task.outcomes[-1].status != "interrupted":
-            task.outcomes.append(RunOutcome("interrupted", None, {"message": "stopped before the run started"}))
-    finally:
-        sys.argv = argv
-    if task.outcomes or n_jobs == 0:
-        return task.outcomes
-    return outcomes_from_folders(sorted(set(record.run_folders(runs_dir)) - before), n_jobs)
-
-
-def outcomes_from_folders(new_runs: list[Path], n_jobs: int) -> list[RunOutcome]:
-    """Jobs that ran in other processes report through their run folders; a job that never made
-    one failed before it started (its error was printed by its worker)."""
-    from workbench.run.runner import RunOutcome
-
-    outcomes = []
-    for run in new_runs:
-        summary = record.read_summary(run) or {"status": "failed", "message": f"{run} has no readable summary.json"}
-        outcomes.append(RunOutcome(summary.get("status", "failed"), run, summary))
-    missing = n_jobs - len(outcomes)
-    outcomes += [RunOutcome("failed", None, {"message": "did not start"}) for _ in range(max(0, missing))]
-    return outcomes
-
-
-def report_outcome(outcome: "RunOutcome", seconds: float) -> None:
-    summary = outcome.summary
-    if outcome.run_dir is None:  # it never started: the message is the whole story
-        err.print(f"[red]error:[/] {escape(str(summary.get('message')))}", highlight=False)
-        return
-    metrics = summary.get("metrics") or {}
-    shown = " · ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, (int, float)) and not k.startswith("train/"))
-    color = "green" if outcome.ok else "red"
-    err.print(f"  [{color}]{outcome.status}[/] in {seconds:.1f} s {shown} -> {outcome.run_dir}")
-    if not outcome.ok and summary.get("message"):
-        err.print(f"  [{color}]{escape(summary['message'])}[/]")
 
 
 def finish_runs(outcomes: list["RunOutcome"]) -> None:

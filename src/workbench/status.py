@@ -87,9 +87,9 @@ def render(root: Path, paper: Paper) -> Panel:
 
 
 def claims_section(root: Path, paper: Paper) -> Any:
+    """Claims confirmed and to review, and each confirmed one's verdict as `workbench report` would give it."""
     from workbench.claims.schema import load_claims
-    from workbench.report.compare import compare
-    from workbench.run.record import load_runs
+    from workbench.report.inputs import judge_paper
 
     claims_path = paper.dir / "claims.yaml"
     if not claims_path.exists():
@@ -99,21 +99,24 @@ def claims_section(root: Path, paper: Paper) -> Any:
     counts = f"claims: {confirmed} confirmed, {sum(c.status == 'candidate' for c in claims)} candidates to review"
     if not confirmed:
         return f"{counts} (`workbench claims {paper.name}`)"
-    runs, _ = load_runs(paper.repro_dir(root) / "runs")
-    rows = [{"id": r.claim.id, "unit": r.claim.unit, "verdict": r.verdict,
+    judged = judge_paper(paper.dir, paper.repro_dir(root))
+    rows = [{"id": r.claim.id, "kind": r.claim.kind, "unit": r.claim.unit, "verdict": r.verdict,
+             "direction": r.judgement.direction, "seeds_needed": r.judgement.seeds_needed, "statistic": r.statistic,
+             "bound": None if r.claim.bound is None else {"min": r.claim.bound.min, "max": r.claim.bound.max},
              "paper": {"value": r.claim.value, "std": r.claim.std},
              "ours": {"mean": r.stats.mean if r.stats else None, "std": r.stats.std if r.stats else None,
                       "n": r.stats.n if r.stats else 0}}
-            for r in compare(claims, runs)]
+            for r in judged.comparison.results]
     return Group(counts, verdict_table(rows))
 
 
-VERDICT_COLORS = {"reproduced": "green", "better": "green", "worse": "red", "inconclusive": "yellow", "missing": "dim"}
+VERDICT_COLORS = {"reproduced": "green", "not reproduced": "red", "inconclusive": "yellow", "not comparable": "magenta",
+                  "missing": "dim"}
 
 
 def verdict_table(claims: list[dict[str, Any]]) -> Table:
-    """Rows as in comparison.json's "claims": paper value ± std beside our mean ± std (n)."""
-    from workbench.report.format import format_number, unit_suffix  # numbers written as REPORT.md writes them
+    """Rows as in comparison.json's "claims": paper value ± std beside our mean ± std (n), and the verdict."""
+    from workbench.report.format import bound_text, format_number, unit_suffix, verdict_label  # as REPORT.md writes them
     table = Table("paper", "ours (mean ± std, n)", "verdict", title="claims")
     table.columns.insert(0, Column("claim", overflow="fold"))
     for c in claims:
@@ -122,5 +125,11 @@ def verdict_table(claims: list[dict[str, Any]]) -> Table:
         paper_text = format_number(paper["value"]) + (f" ± {format_number(paper['std'])}" if paper.get("std") is not None else "") + unit
         ours_text = ("-" if ours["mean"] is None
                      else f"{format_number(ours['mean'])} ± {format_number(ours['std'])}{unit} (n={ours['n']})")
-        table.add_row(c["id"], paper_text, ours_text, f"[{VERDICT_COLORS.get(c['verdict'], 'white')}]{c['verdict']}[/]")
+        kind = c.get("kind", "value")
+        if kind != "value":  # a relative claim: its bound beside our statistic
+            bound = c.get("bound") or {}
+            paper_text = bound_text(kind, bound.get("min"), bound.get("max"))
+            ours_text = "-" if c.get("statistic") is None else f"{kind} {format_number(c['statistic'])}"
+        label = verdict_label(c["verdict"], c.get("direction"), c.get("seeds_needed"))
+        table.add_row(c["id"], paper_text, ours_text, f"[{VERDICT_COLORS.get(c['verdict'], 'white')}]{label}[/]")
     return table

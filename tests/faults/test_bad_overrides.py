@@ -34,9 +34,7 @@ BAD_VALUES = st.one_of(
 
 def run_in_process(args: list[str]) -> tuple[object, str]:
     """cli.main() as `workbench ...` would run it; returns (exit code, stderr)."""
-    err = io.StringIO()
-    console_file = cli.err.file
-    cli.err.file = err
+    err = io.StringIO()  # workbench's consoles write to whatever sys.stderr is at the time
     argv = sys.argv
     sys.argv = ["workbench", *args]
     code: object = None
@@ -51,7 +49,6 @@ def run_in_process(args: list[str]) -> tuple[object, str]:
         err.write(f"\nTraceback (most recent call last): escaped main(): {code}")
     finally:
         sys.argv = argv
-        cli.err.file = console_file
     return code, err.getvalue()
 
 

@@ -121,7 +121,7 @@ def worst_examples(ctx: ReportContext, pngs: dict[str, bytes]) -> list[WorstExam
     found = []
     for label, run, value in _first_analysis_with(ctx, "worst_examples"):
         examples = _valid_examples(value)
-        where = f"{ctx.rel(run.path)}/analysis.json"
+        where = f"{ctx.shown(run)}/analysis.json"
         if examples is None:
             ctx.warnings.append(f"{where}: 'worst_examples' is not a list of {{true, predicted, ...}}; left out")
             continue
@@ -182,7 +182,7 @@ def attention_maps(ctx: ReportContext, pngs: dict[str, bytes]) -> list[Image]:
     images = []
     for label, run, value in _first_analysis_with(ctx, "attention"):
         parsed = _valid_attention(value)
-        where = f"{ctx.rel(run.path)}/analysis.json"
+        where = f"{ctx.shown(run)}/analysis.json"
         if parsed is None:
             ctx.warnings.append(f"{where}: 'attention' is not {{title, tokens, maps: heads × query × key}}; left out")
             continue

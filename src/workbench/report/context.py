@@ -9,14 +9,19 @@ from pathlib import Path
 from typing import Any
 
 from workbench.claims.schema import Claim
-from workbench.report.compare import ClaimResult
+from workbench.report.compare import ClaimResult, Commit
 from workbench.report.format import config_label
-from workbench.run.record import RunRecord
+from workbench.run.record import EVIDENCE, RunRecord, run_name
 
 
 @dataclass
 class ReportContext:
-    """The paper, its claims and deviations, the runs and their comparison; warnings collect here."""
+    """The paper, its claims and deviations, the runs and their comparison; warnings collect here.
+
+    `listed` are the runs the report names (averaged, excluded, off the recipe, beyond the paper):
+    their evidence is committed, and the report calls each by its evidence folder, so that the
+    same report comes out of runs/ and of a fresh clone's evidence/.
+    """
 
     paper: dict[str, Any]
     paper_dir: Path
@@ -27,6 +32,9 @@ class ReportContext:
     results: list[ClaimResult]
     runs: list[RunRecord]
     skipped: list[Path]
+    commit: Commit | None = None
+    allow_dirty: bool = False
+    listed: list[RunRecord] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # one line each; printed and listed in REPORT.md
     _rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -43,6 +51,10 @@ class ReportContext:
             return path.relative_to(self.repro_dir).as_posix()
         except ValueError:
             return Path(os.path.relpath(path, self.repro_dir)).as_posix()
+
+    def shown(self, run: RunRecord) -> str:
+        """A run as the report names it: its evidence folder, relative to the reproduction folder."""
+        return f"{EVIDENCE}/{run_name(run.path)}"
 
     def configurations(self) -> dict[str, list[ClaimResult]]:
         """Results grouped by their select (the configuration they ran), sorted by its label."""

@@ -2,7 +2,8 @@
 
 - `write_hf_export` writes reproductions/<paper>/export/hf/model-index.yaml: the `model-index`
   block of a Hugging Face model card, one model per configuration, one result per *reproduced*
-  claim (a claim we did not reproduce is not a result to publish), `verified: false`.
+  value claim (a claim we did not reproduce, or could not compare, is not a result to publish;
+  a relative claim has no number of the paper's to put beside ours), `verified: false`.
 - `write_index` writes reproductions/INDEX.md and reproductions/index.html: every paper with its
   claims reproduced / total, read from each paper's comparison.json.
 Both read comparison.json with report/comparison.py's read_comparison, which checks its schema.
@@ -26,13 +27,13 @@ from workbench.report.html import render_html
 
 
 def hf_model_index(comparison: dict[str, Any]) -> dict[str, Any]:
-    """model-index entries for the reproduced claims, grouped by the configuration they select."""
+    """model-index entries for the reproduced value claims, grouped by the configuration they select."""
     paper = comparison["paper"]
     source = {"name": f"workbench reproduction of arXiv:{paper.get('arxiv_id')}{paper.get('version') or ''}",
               "url": paper.get("abs_url") or f"https://arxiv.org/abs/{paper.get('arxiv_id')}"}
     models: dict[str, list[dict[str, Any]]] = {}
     for claim in comparison["claims"]:
-        if claim["verdict"] != "reproduced":
+        if claim["verdict"] != "reproduced" or claim.get("kind", "value") != "value":
             continue
         config = ", ".join(f"{k}={v}" for k, v in sorted(claim["select"].items()))
         result = {

@@ -2,12 +2,13 @@
 
 - learning curves: per claimed metric, the mean ± std over seeds of each configuration against
   the step, from metrics.jsonl, with the paper's values dashed;
-- paper vs ours per claim: the paper's value ± its std, our mean with its 95% t interval, and
-  the tolerance band, one figure per metric;
-- sweeps: a numeric override with 3+ values across runs (optim.lr=1e-3,1e-2,1e-1), the claimed
-  metric against it, mean ± std over seeds per series;
+- paper vs ours per value claim: the paper's value ± its std, our mean with the 90% and 95%
+  intervals the verdict rests on, and the tolerance band, one figure per metric;
+- sweeps: a numeric override with 3+ values across the runs the report names
+  (optim.lr=1e-3,1e-2,1e-1), the claimed metric against it, mean ± std over seeds per series;
 - a paper's own figures: `papers/<name>/figures.py` defines
-  `figures(runs: list[dict]) -> dict[str, matplotlib.figure.Figure]`, each run a dict with
+  `figures(runs: list[dict]) -> dict[str, matplotlib.figure.Figure]`, the runs the report names
+  (their evidence is committed, so a fresh clone draws the same figures), each a dict with
   "path" (Path of the run folder), "config", "summary", "seed" and "status"; its metrics.jsonl
   rows come from `workbench.read_metrics(run)`.
 
@@ -36,8 +37,8 @@ from workbench.report.format import slug
 from workbench.report.stats import summarize
 from workbench.run.record import RunRecord
 
-VERDICT_COLORS = {"reproduced": "#2ca02c", "better": "#1f77b4", "worse": "#d62728", "inconclusive": "#ff7f0e",
-                  "missing": "#7f7f7f"}
+VERDICT_COLORS = {"reproduced": "#2ca02c", "not reproduced": "#d62728", "inconclusive": "#ff7f0e",
+                  "not comparable": "#9467bd", "missing": "#7f7f7f"}
 NOT_SWEPT = ("seed", "stage", "debug", "logger", "paths", "hydra", "trainer.threads", "trainer.progress",
              "trainer.device")
 
@@ -144,7 +145,7 @@ def _learning_curve_png(ctx: ReportContext, metric: str) -> bytes | None:
             ax.fill_between(steps, [m - d for m, d in zip(means, stds)], [m + d for m, d in zip(means, stds)],
                             color=color, alpha=0.2, linewidth=0)
             plotted = True
-        for claim in sorted({r.claim.id: r.claim for r in mine}.values(), key=lambda c: c.id):
+        for claim in sorted({r.claim.id: r.claim for r in mine if r.claim.kind == "value"}.values(), key=lambda c: c.id):
             ax.axhline(claim.value, color=color, linestyle="--", linewidth=1)
     if not plotted:
         return None
@@ -160,9 +161,9 @@ def _learning_curve_png(ctx: ReportContext, metric: str) -> bytes | None:
 
 
 def paper_vs_ours(ctx: ReportContext, pngs: dict[str, bytes]) -> list[Image]:
-    """One figure per claimed metric (and unit), every claim of it a row."""
+    """One figure per claimed metric (and unit), every value claim of it a row."""
     by_metric: dict[tuple[str, str], list[ClaimResult]] = defaultdict(list)
-    for result in ctx.results:
+    for result in (r for r in ctx.results if r.claim.kind == "value"):
         by_metric[(result.claim.metric, result.claim.unit)].append(result)
     images = []
     for (metric, unit), results in sorted(by_metric.items()):
@@ -181,17 +182,19 @@ def _paper_vs_ours_png(metric: str, unit: str, results: list[ClaimResult]) -> by
         ax.errorbar(c.value, y - 0.12, xerr=c.std or 0.0, fmt="s", color="black", capsize=3, markersize=5,
                     label="paper ± std" if y == 0 else None)
         if r.stats is not None:
-            lo, hi = r.stats.ci95
-            xerr = [[r.stats.mean - lo], [hi - r.stats.mean]] if math.isfinite(lo) and math.isfinite(hi) else None
-            ax.errorbar(r.stats.mean, y + 0.12, xerr=xerr, fmt="o", color=VERDICT_COLORS[r.verdict], capsize=3,
-                        markersize=5, label=f"ours, {r.verdict}")
+            color, mean = VERDICT_COLORS[r.verdict], r.stats.mean
+            for interval, width in ((r.judgement.interval95, 1.0), (r.judgement.interval90, 3.0)):
+                if interval is not None and all(math.isfinite(x) for x in interval):
+                    ax.hlines(y + 0.12, interval[0], interval[1], color=color, linewidth=width)
+            ax.plot(mean, y + 0.12, "o", color=color, markersize=5, label=f"ours, {r.verdict}")
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
     ax.legend(unique.values(), unique.keys(), fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_yticks(range(len(results)), [r.claim.id for r in results], fontsize=8)
     ax.set_ylim(len(results) - 0.5, -0.5)
     ax.set_xlabel(f"{metric}{' (' + unit + ')' if unit else ''}")
-    ax.set_title("paper vs ours: ours is mean with 95% t interval; grey is the tolerance band", fontsize=9)
+    ax.set_title("paper vs ours: ours is the mean, its 90% (thick) and 95% (thin) intervals; grey is the band",
+                 fontsize=9)
     ax.grid(axis="x", alpha=0.3)
     return png(fig)
 
@@ -218,8 +221,8 @@ def _number(value: str) -> float | None:
 
 
 def sweeps(ctx: ReportContext, pngs: dict[str, bytes]) -> list[Image]:
-    """Each claimed metric against each numeric override the paper's runs set to 3 or more values."""
-    runs = [r for r in ctx.runs if r.status == "completed" and r.stage == ctx.stage and not is_beyond_paper(r)]
+    """Each claimed metric against each numeric override the named runs set to 3 or more values."""
+    runs = [r for r in ctx.listed if r.status == "completed" and r.stage == ctx.stage and not is_beyond_paper(r)]
     overrides = {str(r.path): _overrides(r) for r in runs}
     values_of: dict[str, set[float]] = defaultdict(set)
     for ov in overrides.values():
@@ -315,8 +318,8 @@ def _load_figures_function(path: Path) -> Callable[[list[dict[str, Any]]], Any]:
 
 
 def _runs_for_paper(ctx: ReportContext) -> list[dict[str, Any]]:
-    """The runs of the reported stage, newest first (a prototype run must not stand in for the recipe)."""
-    runs = sorted((r for r in ctx.runs if r.stage == ctx.stage), key=lambda r: r.path.name, reverse=True)
+    """The named runs of the reported stage, newest first (a prototype run must not stand in for the recipe)."""
+    runs = sorted((r for r in ctx.listed if r.stage == ctx.stage), key=lambda r: r.path.name, reverse=True)
     return [{"path": r.path, "config": r.config, "summary": r.summary, "seed": r.seed, "status": r.status}
             for r in runs]
 

@@ -73,3 +73,20 @@ def slug(label: str) -> str:
     """A file-name part: "test/acc" → "test_acc", "data=standard, model=cnn" → "data-standard_model-cnn"."""
     label = label.replace("=", "-").replace(", ", "_").replace("/", "_")
     return re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-_") or "all"
+
+
+def verdict_label(verdict: str, direction: str | None = None, seeds_needed: int | None = None) -> str:
+    """A verdict as a reader quotes it: "not reproduced (worse)", "inconclusive: ~7 seeds would decide"."""
+    if verdict == "not reproduced" and direction:
+        return f"{verdict} ({direction})"
+    if verdict == "inconclusive" and seeds_needed:
+        return f"{verdict}: ~{seeds_needed} seeds would decide"
+    return verdict
+
+
+def bound_text(kind: str, low: float | None, high: float | None) -> str:
+    """A relative claim as the paper makes it: "ratio ≥ 100", "difference ≥ 30", "select < versus"."""
+    if kind == "order":
+        return "select < versus"
+    parts = ([f"≥ {format_number(low)}"] if low is not None else []) + ([f"≤ {format_number(high)}"] if high is not None else [])
+    return f"{kind} {' and '.join(parts)}"

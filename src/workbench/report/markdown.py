@@ -1,32 +1,33 @@
 """REPORT.md, section by section, from the report context and its figures.
 
 No clock or host enters it and every list is sorted, so the same runs and claims give the same
-bytes. Besides the claims table it holds the runs left out, the deviations, the cost, the
-figures, the error analysis, the runs beyond the paper (config `data.beyond_paper`: mean ± std
-of their metrics, never a verdict), the warnings about the inputs, provenance and how to re-run.
+bytes. After the headline and the claims (report/headline.py) it holds the runs left out and
+those off the recipe, the deviations, the cost, the figures, the error analysis, the runs beyond
+the paper (config `data.beyond_paper`: mean ± std of their metrics, never a verdict), the
+warnings about the inputs, provenance and how to re-run (from the averaged runs' overrides.yaml).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
+import shlex
 from collections import Counter, defaultdict
-from typing import Any
 
-from workbench.claims.schema import Claim, tolerance_width
-from workbench.report.compare import ClaimResult, Excluded, is_beyond_paper, runs_of
+from workbench.report import headline
+from workbench.report.compare import is_beyond_paper, runs_of
 from workbench.report.context import Confusion, Figures, ReportContext, WorstExamples
-from workbench.report.format import cell, config_label, format_number, plus_minus, quote, row, source, text, unit_suffix
-from workbench.report.stats import VERDICTS, summarize
-from workbench.run.record import RunRecord, skip_reason
+from workbench.report.format import cell, format_number, row, text
+from workbench.report.stats import summarize
+from workbench.run.record import RunRecord
 
 
 def render_markdown(ctx: ReportContext, figs: Figures) -> str:
     sections = [
-        _header(ctx),
-        _claims(ctx),
-        _not_confirmed(ctx),
-        _excluded(ctx),
+        headline.header(ctx),
+        headline.claims(ctx),
+        headline.not_confirmed(ctx),
+        headline.excluded(ctx),
+        headline.off_recipe(ctx),
         _deviations(ctx),
         _cost(ctx),
         _learning_curves(figs),
@@ -44,118 +45,7 @@ def render_markdown(ctx: ReportContext, figs: Figures) -> str:
     return "\n\n".join(s for s in sections if s).rstrip() + "\n"
 
 
-# --- the claims --------------------------------------------------------------------------------
-
-
-def _header(ctx: ReportContext) -> str:
-    p = ctx.paper
-    version = str(p.get("version") or "").lstrip("v")  # paper.yaml holds the number (2), or "v2"
-    arxiv = f"{p.get('arxiv_id') or '?'}" + (f"v{version}" if version else "")
-    link = f"[arXiv:{arxiv}]({p['abs_url']})" if p.get("abs_url") else f"arXiv:{arxiv}"
-    authors = p.get("authors")
-    authors = ", ".join(map(str, authors)) if isinstance(authors, list) else (authors or "")
-    byline = " — ".join(x for x in (link, f"{authors} ({p['year']})" if p.get("year") else authors) if x)
-    counts = Counter(r.verdict for r in ctx.results)
-    n_runs = len({str(r.path) for res in ctx.results for r in res.runs})
-    breakdown = ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v])
-    return "\n".join([
-        f"# Reproduction report: {p.get('title') or p['name']}",
-        "",
-        byline,
-        "",
-        f"**{counts['reproduced']} of {len(ctx.results)} claims reproduced**"
-        + (f" ({breakdown})" if breakdown else "")
-        + f", from {n_runs} completed run(s) at stage `{ctx.stage}`." + _deviation_note(ctx),
-    ])
-
-
-def _deviation_note(ctx: ReportContext) -> str:
-    """A verdict is only as good as the recipe behind it: say up front how many claims a deviation touches."""
-    claim_ids = {r.claim.id for r in ctx.results}
-    touched = {c for d in ctx.deviations for c in (d.get("affects") or []) if c in claim_ids}
-    if not touched:
-        return ""
-    return (f" Deviations from the paper's recipe touch {len(touched)} of these {len(claim_ids)} claims: "
-            f"read *Deviations from the paper* below before the verdicts.")
-
-
-def _claims(ctx: ReportContext) -> str:
-    if not ctx.results:
-        return "## Claims\n\nNo confirmed claims yet: confirm them in claims.yaml (`workbench claims <name>`)."
-    rows = [row("claim", "paper", "ours (mean ± std, n)", "verdict"), row("---", "---", "---", "---")]
-    for r in ctx.results:
-        c = r.claim
-        ours = plus_minus(r.stats.mean, r.stats.std, r.stats.n, c.unit) if r.stats else "—"
-        rows.append(row(f"`{c.id}`", plus_minus(c.value, c.std, c.n_seeds, c.unit), ours, f"**{r.verdict}**"))
-    rule = (
-        "Verdicts: *reproduced* when |ours − paper| ≤ tolerance; otherwise *inconclusive* when our 95% "
-        "t interval still reaches the tolerance band (too few seeds to tell), else *better* or *worse* "
-        "by the claim's goal; *missing* when no completed run matches."
-    )
-    details = "\n".join(_claim_detail(ctx, r) for r in ctx.results)
-    return "## Claims\n\n" + "\n".join(rows) + "\n\n" + rule + "\n\n" + details
-
-
-def _claim_detail(ctx: ReportContext, r: ClaimResult) -> str:
-    c = r.claim
-    tol = tolerance_width(c)
-    parts = [
-        f"- `{c.id}`: {quote(c.quote)} ({source(c)}); metric `{c.metric}`, goal {c.goal}, "
-        f"select `{config_label(c.select) or 'all runs'}`; tolerance ±{format_number(tol)}{unit_suffix(c.unit)} "
-        f"({_tolerance_kind(c)})"
-    ]
-    if r.stats and r.stats.n > 1:
-        lo, hi = r.stats.ci95
-        parts.append(f"95% CI [{format_number(lo)}, {format_number(hi)}]")
-    if r.welch_p is not None:
-        parts.append(f"Welch p = {r.welch_p:.3g}")
-    seeds = ", ".join(str(run.seed) for run in r.runs if run.seed is not None)
-    parts.append(f"seeds: {seeds}" if seeds else "no completed matching run")
-    affected = [d["what"] for d in ctx.deviations if c.id in d["affects"]]
-    if affected:
-        parts.append("deviations: " + "; ".join(affected))
-    return "; ".join(parts) + "."
-
-
-def _tolerance_kind(c: Claim) -> str:
-    if c.tolerance.kind == "paper_std":
-        return f"{format_number(c.tolerance.k)} × paper std"
-    if c.tolerance.kind == "rel":
-        return f"{format_number(c.tolerance.value * 100)}% of the value"
-    return "absolute"
-
-
-def _not_confirmed(ctx: ReportContext) -> str:
-    candidates = [c for c in ctx.claims if c.status == "candidate"]
-    if not candidates:
-        return ""
-    rows = [row("claim", "quote", "paper"), row("---", "---", "---")]
-    rows += [row(f"`{c.id}`", quote(c.quote), plus_minus(c.value, c.std, c.n_seeds, c.unit)) for c in candidates]
-    return (
-        f"## Not yet confirmed\n\n{len(candidates)} candidate claim(s), not compared; confirm or reject "
-        f"them in claims.yaml (`workbench claims {ctx.paper['name']}`).\n\n" + "\n".join(rows)
-    )
-
-
-def _excluded(ctx: ReportContext) -> str:
-    seen: dict[str, tuple[Excluded, str]] = {}
-    for result in ctx.results:
-        for e in result.excluded:
-            seen.setdefault(ctx.rel(e.run.path), (e, config_label(result.claim.select)))
-    lines = ["## Runs excluded"]
-    if seen:
-        rows = [row("run", "configuration", "seed", "status", "message"), row("---", "---", "---", "---", "---")]
-        for rel in sorted(seen):
-            e, label = seen[rel]
-            message = e.run.summary.get("message") or ""
-            rows.append(row(f"`{rel}`", label or "all runs", text(e.run.seed), e.status, cell(message)))
-        lines += ["", "Matching runs that are listed but not averaged.", "", *rows]
-    else:
-        lines += ["", "None: every matching run completed and was averaged."]
-    if ctx.skipped:
-        lines += ["", "Skipped (not read at all):", ""]
-        lines += [f"- `{ctx.rel(p)}`: {skip_reason(p)}" for p in ctx.skipped]
-    return "\n".join(lines)
+# --- deviations and cost -----------------------------------------------------------------------
 
 
 def _deviations(ctx: ReportContext) -> str:
@@ -288,7 +178,7 @@ def _beyond_paper(ctx: ReportContext) -> str:
         done = [r for r in members if r.status == "completed"]
         for r in members:
             if r.status != "completed":
-                notes.append(f"- `{ctx.rel(r.path)}` ({cell(what)}): {r.status}, not averaged")
+                notes.append(f"- `{ctx.shown(r)}` ({cell(what)}): {r.status}, not averaged")
         metrics = sorted({k for r in done for k in r.logged_metrics()})
         for metric in metrics:
             values = [v for r in done if (v := r.metric(metric)) is not None and math.isfinite(v)]
@@ -327,47 +217,32 @@ def _provenance(ctx: ReportContext) -> str:
     packages = first.get("packages") if isinstance(first.get("packages"), dict) else {}
     pkg_rows = [row("package", "version"), row("---", "---")]
     pkg_rows += [row(name, text(version)) for name, version in sorted(packages.items())]
-    env = f"Python {text(first.get('python'))}, device {text(first.get('device'))}, as in `{ctx.rel(runs[0].path)}`."
+    env = f"Python {text(first.get('python'))}, device {text(first.get('device'))}, as in `{ctx.shown(runs[0])}`."
     return "## Provenance\n\n" + "\n".join(rows) + "\n\n" + env + "\n\n" + "\n".join(pkg_rows)
 
 
 def _rerun(ctx: ReportContext) -> str:
+    """One command per set of overrides (seed aside) that the averaged runs were made with, from
+    their own overrides.yaml, so that it repeats what is behind the numbers."""
     name = ctx.paper["name"]
-    commands = [_run_command(name, ctx.stage, selects, seeds) for selects, seeds in _rerun_plan(ctx)]
+    seeds_of: dict[tuple[str, ...], set[int]] = defaultdict(set)
+    for run in runs_of(ctx.results):
+        seeds_of[_overrides_but_seed(run)].update({run.seed} if run.seed is not None else set())
+    commands = [_run_command(name, overrides, sorted(seeds)) for overrides, seeds in sorted(seeds_of.items())]
+    if not commands:
+        commands = [f"workbench run {name} stage={ctx.stage} -m seed=0,1,2"]
+    if ctx.commit is not None and ctx.commit.sha:
+        commands.insert(0, f"# the runs were made at commit {ctx.commit.sha}")
     commands.append(f"workbench report {name}")
     return "## How to re-run\n\n```bash\n" + "\n".join(commands) + "\n```"
 
 
-def _rerun_plan(ctx: ReportContext) -> list[tuple[list[dict[str, Any]], list[int]]]:
-    """One multirun when the selects form a full grid over the same keys, else one per select."""
-    by_label: dict[str, tuple[dict[str, Any], set[int]]] = {}
-    for result in ctx.results:
-        label = config_label(result.claim.select)
-        select, seeds = by_label.setdefault(label, (dict(result.claim.select), set()))
-        seeds.update(r.seed for r in result.runs if r.seed is not None)
-        seeds.update(e.run.seed for e in result.excluded if e.run.seed is not None)
-    if not by_label:
-        return []
-    selects = [by_label[k][0] for k in sorted(by_label)]
-    all_seeds = sorted(set().union(*(s for _, s in by_label.values())))
-    if _is_grid(selects):
-        return [(selects, all_seeds)]
-    return [([by_label[k][0]], sorted(by_label[k][1])) for k in sorted(by_label)]
+def _overrides_but_seed(run: RunRecord) -> tuple[str, ...]:
+    """The run's overrides as typed, without seed and seeds; `stage=<stage>` where it has no overrides.yaml."""
+    kept = tuple(o for o in run.overrides() if o.split("=", 1)[0].lstrip("+~") not in ("seed", "seeds"))
+    return kept if run.overrides() else (f"stage={run.stage}",)
 
 
-def _is_grid(selects: list[dict[str, Any]]) -> bool:
-    keys = {tuple(sorted(s)) for s in selects}
-    if len(keys) != 1:
-        return False
-    (names,) = keys
-    axes = [sorted({text(s[k]) for s in selects}) for k in names]
-    wanted = {tuple(combo) for combo in itertools.product(*axes)}
-    return wanted == {tuple(text(s[k]) for k in names) for s in selects}
-
-
-def _run_command(paper: str, stage: str, selects: list[dict[str, Any]], seeds: list[int]) -> str:
-    keys = sorted({k for s in selects for k in s})
-    stage_value = ",".join(sorted({text(s["stage"]) for s in selects if "stage" in s})) or stage
-    overrides = [f"{k}={','.join(sorted({text(s[k]) for s in selects}))}" for k in keys if k != "stage"]
-    seed_list = ",".join(str(s) for s in seeds) or "0,1,2"
-    return " ".join([f"workbench run {paper} stage={stage_value} -m", *overrides, f"seed={seed_list}"])
+def _run_command(paper: str, overrides: tuple[str, ...], seeds: list[int]) -> str:
+    seed = [f"seed={','.join(map(str, seeds))}"] if seeds else []
+    return " ".join(["workbench run", paper, "-m", *(shlex.quote(o) for o in overrides), *seed])

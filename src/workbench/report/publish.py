@@ -5,7 +5,8 @@ One W&B run with job_type=report, in the same group as the paper's training runs
   - the comparison as a wandb.Table "comparison" (one row per claim),
   - every figures/*.png as a wandb.Image under "figures/<name>",
   - REPORT.md, report.html, comparison.json as one artifact of type "report",
-  - one summary key per claim, "claim/<id>" = its verdict, and claims_reproduced / claims_total.
+  - one summary key per claim, "claim/<id>" = its verdict ("direction/<id>" = better or worse
+    where it is not reproduced), and claims_reproduced / claims_total.
 Offline by default (no key, no network): the run lands in reproductions/<paper>/publish/wandb/ and
 the `wandb sync` command that uploads it is printed. Online only when asked for and a key exists;
 then a W&B Report (wandb-workspaces) with the claims table and learning-curve panels is saved too.
@@ -23,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from workbench.files import atomic_write_text, shown_path
+from workbench.report.format import verdict_label
 
 TABLE_COLUMNS = ["claim", "metric", "unit", "paper_value", "paper_std", "paper_n", "ours_mean", "ours_std",
-                 "ours_n", "ci95_low", "ci95_high", "verdict", "welch_p"]
+                 "ours_n", "ci95_low", "ci95_high", "verdict", "direction", "seeds_needed", "welch_p"]
 ARTIFACT_FILES = ("REPORT.md", "report.html", "comparison.json")
 
 
@@ -68,6 +70,8 @@ def publish_spec(repro_dir: Path, comparison: dict[str, Any], *, project: str = 
         "artifact": {"name": f"{paper}-report", "type": "report", "files": list(ARTIFACT_FILES)},
         "summary": {
             **{f"claim/{c['id']}": c["verdict"] for c in comparison["claims"]},
+            **{f"direction/{c['id']}": c["direction"] for c in comparison["claims"] if c.get("direction")
+               and c["verdict"] == "not reproduced"},
             "claims_reproduced": summary["reproduced"],
             "claims_total": summary["total"],
         },
@@ -89,16 +93,19 @@ def table_rows(comparison: dict[str, Any]) -> list[list[Any]]:
     for c in comparison["claims"]:
         ci = c["ours"]["ci95"] or [None, None]
         rows.append([c["id"], c["metric"], c["unit"], c["paper"]["value"], c["paper"]["std"], c["paper"]["n"],
-                     c["ours"]["mean"], c["ours"]["std"], c["ours"]["n"], ci[0], ci[1], c["verdict"], c["welch_p"]])
+                     c["ours"]["mean"], c["ours"]["std"], c["ours"]["n"], ci[0], ci[1], c["verdict"],
+                     c.get("direction"), c.get("seeds_needed"), c["welch_p"]])
     return rows
 
 
 def claims_markdown(comparison: dict[str, Any]) -> str:
     lines = ["| claim | paper | ours (mean ± std, n) | verdict |", "| --- | --- | --- | --- |"]
     for c in comparison["claims"]:
-        paper = f"{c['paper']['value']:.4g}" + (f" ± {c['paper']['std']:.3g}" if c["paper"]["std"] is not None else "")
+        value = c["paper"]["value"]
+        paper = ("—" if value is None else f"{value:.4g}") + (f" ± {c['paper']['std']:.3g}" if c["paper"]["std"] is not None else "")
         ours = "—" if c["ours"]["mean"] is None else f"{c['ours']['mean']:.4g} ± {c['ours']['std']:.3g} (n={c['ours']['n']})"
-        lines.append(f"| {c['id']} | {paper}{c['unit']} | {ours} | {c['verdict']} |")
+        verdict = verdict_label(c["verdict"], c.get("direction"), c.get("seeds_needed"))
+        lines.append(f"| {c['id']} | {paper}{c['unit']} | {ours} | {verdict} |")
     return "\n".join(lines)
 
 
@@ -225,6 +232,8 @@ def publish_report_to_mlflow(repro_dir: Path, comparison: dict[str, Any], tracki
     client.log_param(run_id, "stage", comparison["stage"])
     for claim in comparison["claims"]:
         client.set_tag(run_id, f"claim/{claim['id']}", claim["verdict"])
+        if claim.get("direction") and claim["verdict"] == "not reproduced":
+            client.set_tag(run_id, f"direction/{claim['id']}", claim["direction"])
         if claim["ours"]["mean"] is not None:
             client.log_metric(run_id, f"claim/{claim['id']}", float(claim["ours"]["mean"]))
     client.log_metric(run_id, "claims_reproduced", comparison["summary"]["reproduced"])

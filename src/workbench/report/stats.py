@@ -1,7 +1,6 @@
-"""Seed statistics and the verdict rule that puts our runs beside a paper's claim.
+"""Seed statistics: mean, std and t interval over seeds, and Welch's test against the paper.
 
-Everything here is a pure function of its inputs: the same claim and values always give the same
-verdict (docs/claims.md, "Verdicts").
+The verdict rule itself is report/verdict.py. Everything here is a pure function of its inputs.
 """
 
 from __future__ import annotations
@@ -12,10 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scipy import stats as sps
-
-from workbench.claims.schema import Claim, tolerance_width
-
-VERDICTS = ("reproduced", "better", "worse", "inconclusive", "missing")
 
 
 @dataclass(frozen=True)
@@ -65,32 +60,3 @@ def welch_p(
     result = sps.ttest_ind_from_stats(mean, std, n, paper_mean, paper_std, paper_n, equal_var=False)
     p = float(result.pvalue)
     return p if math.isfinite(p) else None
-
-
-def verdict(claim: Claim, values: Sequence[float]) -> str:
-    """The verdict of our per-seed values against one claim. The rule, in order:
-
-    1. no values                                   → "missing"
-    2. tol = tolerance_width(claim), d = mean − claim.value; |d| ≤ tol → "reproduced"
-       (up to float rounding, so a mean of exactly value ± tol counts as inside)
-    3. our 95% t interval overlaps [value − tol, value + tol] (always for n = 1)
-                                                   → "inconclusive": too few seeds to tell
-    4. d in the direction of claim.goal (d > 0 for max, d < 0 for min) → "better", else "worse"
-    """
-    if len(values) == 0:
-        return "missing"
-    tol = tolerance_width(claim)
-    s = summarize(values)
-    d = s.mean - claim.value
-    if abs(d) <= tol + _rounding_slack(claim.value, tol):
-        return "reproduced"
-    low, high = s.ci95
-    if low <= claim.value + tol and high >= claim.value - tol:
-        return "inconclusive"
-    toward_goal = d > 0 if claim.goal == "max" else d < 0
-    return "better" if toward_goal else "worse"
-
-
-def _rounding_slack(value: float, tol: float) -> float:
-    """A few ulps at the scale of the numbers: 95.9 and 96.1 average to 96.00000000000001."""
-    return 1e-12 * max(abs(value), tol, 1.0)

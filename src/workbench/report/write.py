@@ -2,7 +2,9 @@
 
 Outputs, all in reproductions/<name>/ and all written atomically (temp file, then os.replace):
 comparison.json (versioned, machine-readable), REPORT.md (for people), report.html (the same,
-one self-contained file with the figures inlined), figures/*.png.
+one self-contained file with the figures inlined), figures/*.png, and evidence/<stage>/<run>/:
+the files of every run the report names (run/record.py, copy_evidence), so that a fresh clone,
+which has no runs/, regenerates the same report from them.
 The same runs and claims give byte-identical REPORT.md and comparison.json apart from
 comparison.json's generated_at: every list is sorted and no clock or host enters REPORT.md.
 """
@@ -12,46 +14,52 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from workbench.claims.schema import Claim, load_claims, load_deviations
 from workbench.errors import UserError
 from workbench.files import atomic_write_bytes, shown_path
 from workbench.project import read_paper_yaml
 from workbench.report import analysis, figures
-from workbench.report.compare import compare
-from workbench.report.comparison import comparison_dict, dump_json
+from workbench.report.compare import Comparison, is_beyond_paper, listed_runs
+from workbench.report.comparison import answered_on_disk, comparison_dict, dump_json
 from workbench.report.context import Figures, ReportContext
 from workbench.report.html import render_html
+from workbench.report.inputs import judge_paper, runs_found
 from workbench.report.markdown import render_markdown
-from workbench.run.record import load_runs, skip_reason
+from workbench.run.record import EVIDENCE, RunRecord, copy_evidence, evidence_folder, remove_evidence_except, run_name, skip_reason
 
 PAPER_KEYS = ("name", "arxiv_id", "version", "title", "authors", "year", "abs_url", "pdf_url")
 
 
-def write_report(paper_dir: Path, repro_dir: Path, stage: str = "reproduction") -> dict[str, Any]:
-    """Write comparison.json, REPORT.md and figures/*.png into repro_dir; return the comparison.
+def write_report(paper_dir: Path, repro_dir: Path, stage: str = "reproduction", *, allow_dirty: bool = False,
+                 force: bool = False) -> dict[str, Any]:
+    """Write comparison.json, REPORT.md, figures/*.png and evidence/ into repro_dir; return the comparison.
 
-    Everything is computed before the first file is written, so a UserError leaves no partial report.
+    Everything is computed before the first file is written, so a UserError leaves no partial
+    report. When the runs found answer fewer claims than the comparison.json already there, it
+    writes nothing and raises (a report never silently shrinks), unless `force`.
     """
     paper_dir, repro_dir = Path(paper_dir), Path(repro_dir)
     paper = _read_paper(paper_dir / "paper.yaml")
     if not paper.get("name"):
         paper["name"] = paper_dir.name
-    claims = load_claims(paper_dir / "claims.yaml")
-    deviations = _read_deviations(paper_dir / "deviations.yaml", claims)
-    runs, skipped = load_runs(repro_dir / "runs")
-    results = compare(claims, runs, stage, claims_file=shown_path(paper_dir / "claims.yaml"))
+    judged = judge_paper(paper_dir, repro_dir, stage, allow_dirty)
+    results = judged.comparison.results
+    _refuse_to_shrink(repro_dir, sum(r.answered for r in results), judged.runs, stage, force)
 
-    ctx = ReportContext(paper, paper_dir, repro_dir, stage, claims, deviations, results, runs, skipped)
+    listed = _listed(judged.comparison, judged.runs, stage)
+    ctx = ReportContext(paper, paper_dir, repro_dir, stage, judged.claims, judged.deviations, results, judged.runs,
+                        judged.skipped, judged.comparison.commit, allow_dirty, listed)
+    ctx.warnings += judged.warnings
     ctx.warnings += [r.note for r in results if r.note]
-    ctx.warnings += [f"{shown_path(p)}: skipped: {skip_reason(p)}" for p in skipped]
-    if not runs:
-        ctx.warnings.insert(0, f"no finished runs in {shown_path(repro_dir / 'runs')} yet: every claim is missing. "
-                               f"Run `workbench run {paper['name']} stage={stage} -m seed=0,1,2` first.")
+    ctx.warnings += [f"{shown_path(p)}: skipped: {skip_reason(p)}" for p in judged.skipped]
+    if not judged.runs:
+        ctx.warnings.insert(0, f"no finished runs in {shown_path(repro_dir / 'runs')} or {shown_path(repro_dir / EVIDENCE)} "
+                               f"yet: every claim is missing. Run `workbench run {paper['name']} stage={stage} -m seed=0,1,2` first.")
     figs = _make_figures(ctx)
     comparison = comparison_dict(ctx)
     markdown = render_markdown(ctx, figs)
     html = render_html(markdown, figs.pngs, title=f"Reproduction report: {paper.get('title') or paper['name']}")
 
+    _write_evidence(repro_dir, listed)
     figures_dir = repro_dir / "figures"
     figures_dir.mkdir(parents=True, exist_ok=True)
     for name, png in sorted(figs.pngs.items()):
@@ -70,20 +78,31 @@ def _read_paper(path: Path) -> dict[str, Any]:
     return {key: data.get(key) for key in PAPER_KEYS}
 
 
-def _read_deviations(path: Path, claims: list[Claim]) -> list[dict[str, Any]]:
-    """deviations.yaml, whose `affects` must name claims that exist (a typo would hide it)."""
-    if not path.exists():
-        return []
-    deviations = load_deviations(path)
-    known = {c.id for c in claims}
-    for number, dev in enumerate(deviations, start=1):
-        for claim_id in dev["affects"]:
-            if claim_id not in known:
-                raise UserError(
-                    f"{shown_path(path)}: deviation {number} {dev['what']!r}: field 'affects': no claim "
-                    f"{claim_id!r} in claims.yaml. Use a claim id from claims.yaml."
-                )
-    return deviations
+def _refuse_to_shrink(repro_dir: Path, answered: int, runs: list[RunRecord], stage: str, force: bool) -> None:
+    before = answered_on_disk(repro_dir)
+    if answered < before and not force:
+        raise UserError(
+            f"{shown_path(repro_dir / 'comparison.json')} answers {before} claim(s), but the runs found answer only "
+            f"{answered} ({runs_found(runs, stage)} in runs/ and evidence/); nothing was written. Bring the runs "
+            f"back, or pass --force to write the smaller report."
+        )
+
+
+def _listed(comparison: Comparison, runs: list[RunRecord], stage: str) -> list[RunRecord]:
+    """The runs the report names: those of the claims, and the stage's runs beyond the paper."""
+    named = {run_name(r.path): r for r in listed_runs(comparison)}
+    named.update({run_name(r.path): r for r in runs if is_beyond_paper(r) and r.stage == stage})
+    return [named[k] for k in sorted(named)]
+
+
+def _write_evidence(repro_dir: Path, listed: list[RunRecord]) -> None:
+    """evidence/<stage>/<run>/ for every run the report names, and none for the runs it no longer names."""
+    keep = set()
+    for run in listed:
+        folder = evidence_folder(repro_dir, run.path)
+        copy_evidence(run.path, folder)
+        keep.add(folder)
+    remove_evidence_except(repro_dir / EVIDENCE, keep)
 
 
 def _make_figures(ctx: ReportContext) -> Figures:

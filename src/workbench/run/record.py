@@ -13,13 +13,19 @@ reproductions/<paper>/runs/<stage>/<YYYYmmdd-HHMMSS>-<6 hex>/ holds
 
 Every file but metrics.jsonl is written atomically. metrics.jsonl is appended a whole line at a
 time and flushed, so a killed run leaves at most one torn last line; readers here skip it.
+
+reproductions/<paper>/evidence/<stage>/<run>/ is the committed copy of a run a report uses: the
+same files without checkpoints, metrics.jsonl gzipped to metrics.jsonl.gz when large. It reads
+as a run folder; where a run is in both, runs/ wins.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import secrets
+import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,18 +34,22 @@ from typing import IO, Any
 import yaml
 
 from workbench.errors import UserError
-from workbench.files import atomic_write_json, atomic_write_text, atomic_write_yaml, json_safe, shown_path
+from workbench.files import atomic_write_bytes, atomic_write_json, atomic_write_text, atomic_write_yaml, json_safe, shown_path
 
 CONFIG = "config.yaml"
 OVERRIDES = "overrides.yaml"
 PROVENANCE = "provenance.json"
 METRICS = "metrics.jsonl"
+METRICS_GZ = "metrics.jsonl.gz"
 SUMMARY = "summary.json"
 ANALYSIS = "analysis.json"
 PYTEST_LOG = "pytest.log"
 CHECKPOINTS = "checkpoints"
 MIRRORED_FILES = (SUMMARY, CONFIG, OVERRIDES, PROVENANCE, ANALYSIS)  # what a tracker copies at the end
 FINISHED = ("completed", "failed", "diverged", "interrupted")
+EVIDENCE = "evidence"
+EVIDENCE_FILES = (CONFIG, OVERRIDES, PROVENANCE, SUMMARY, ANALYSIS)  # and metrics.jsonl(.gz); never checkpoints
+GZIP_METRICS_OVER = 1_000_000  # bytes: a larger metrics.jsonl is committed gzipped
 
 
 def now_iso() -> str:
@@ -189,18 +199,21 @@ def read_config_for_resume(run_dir: Path) -> dict[str, Any]:
 
 
 def read_metrics(run: Path | dict[str, Any], warnings: list[str] | None = None) -> list[dict[str, Any]]:
-    """The rows of a run's metrics.jsonl, `{"step", "split", name: value}`, in file order.
+    """The rows of a run's metrics.jsonl (or metrics.jsonl.gz), `{"step", "split", name: value}`, in file order.
 
     `run` is a run folder or a run as the report hands it to a paper's figures() (a dict with
     "path"). A torn last line (a run killed mid-write) and any other unreadable line are skipped;
     with a `warnings` list, each skipped line is named there as file:line.
     """
-    path = Path(run["path"] if isinstance(run, dict) else run) / METRICS
+    folder = Path(run["path"] if isinstance(run, dict) else run)
+    path = folder / METRICS
+    if not path.exists() and (folder / METRICS_GZ).exists():
+        path = folder / METRICS_GZ
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = metrics_text(path).splitlines()
     except FileNotFoundError:
         return []
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, EOFError, UnicodeDecodeError) as exc:  # OSError includes gzip's BadGzipFile
         if warnings is not None:
             warnings.append(f"{shown_path(path)}: not readable ({type(exc).__name__}); its learning curve is left out")
         return []
@@ -215,6 +228,13 @@ def read_metrics(run: Path | dict[str, Any], warnings: list[str] | None = None) 
         elif line.strip() and warnings is not None:
             warnings.append(f"{shown_path(path)}:{number}: not a JSON metrics row; skipped that line")
     return rows
+
+
+def metrics_text(path: Path) -> str:
+    """metrics.jsonl, or the gzipped copy an evidence folder may hold."""
+    if path.name == METRICS_GZ:
+        return gzip.decompress(path.read_bytes()).decode("utf-8")
+    return path.read_text(encoding="utf-8")
 
 
 def run_folders(runs_dir: Path) -> list[Path]:
@@ -269,14 +289,18 @@ class RunRecord:
         return read_metrics(self.path, warnings)
 
 
-def load_runs(runs_dir: Path) -> tuple[list[RunRecord], list[Path]]:
-    """Finished runs under runs_dir/<stage>/<run>/, and the folders skipped as incomplete.
+def load_runs(runs_dir: Path, evidence_dir: Path | None = None) -> tuple[list[RunRecord], list[Path]]:
+    """Finished runs under runs_dir/<stage>/<run>/ (and evidence_dir/<stage>/<run>/, where a run
+    that is in both is read from runs_dir), and the folders skipped as incomplete.
 
     A run is incomplete while its summary.json is missing, unreadable or says "running", or its
-    config.yaml cannot be read; such folders are returned, never raised on. Both lists are sorted.
+    config.yaml cannot be read; such folders are returned, never raised on. Both lists are sorted
+    by stage and run name.
     """
+    folders = {run_name(p): p for p in run_folders(Path(evidence_dir))} if evidence_dir is not None else {}
+    folders.update({run_name(p): p for p in run_folders(Path(runs_dir))})
     runs, skipped = [], []
-    for folder in run_folders(Path(runs_dir)):
+    for folder in (folders[name] for name in sorted(folders)):
         record = read_run(folder)
         if record is None:
             skipped.append(folder)
@@ -319,3 +343,48 @@ def skip_reason(folder: Path) -> str:
         return "config.yaml is missing or not readable YAML"
     return ("older config schema: config.yaml has no 'choices' (the config groups it ran with), so no claim "
             "can select it; re-run it with this workbench")
+
+
+# ---------------------------------------------------------------- evidence
+
+
+def run_name(folder: Path) -> str:
+    """"<stage>/<run>": a run's name, the same in runs/ and evidence/."""
+    return f"{folder.parent.name}/{folder.name}"
+
+
+def evidence_folder(repro_dir: Path, run: Path) -> Path:
+    return repro_dir / EVIDENCE / run.parent.name / run.name
+
+
+def copy_evidence(run: Path, dest: Path) -> None:
+    """The files of `run` a report rests on, into `dest`, each written atomically and only when
+    changed; files `run` lacks are removed from `dest`. A run read from `dest` itself is left as is."""
+    if dest.exists() and dest.resolve() == run.resolve():
+        return
+    wanted = {name: (run / name).read_bytes() for name in EVIDENCE_FILES if (run / name).is_file()}
+    if (run / METRICS).is_file():
+        metrics = (run / METRICS).read_bytes()
+        if len(metrics) > GZIP_METRICS_OVER:
+            wanted[METRICS_GZ] = gzip.compress(metrics, mtime=0)  # mtime 0: the same bytes every time
+        else:
+            wanted[METRICS] = metrics
+    elif (run / METRICS_GZ).is_file():
+        wanted[METRICS_GZ] = (run / METRICS_GZ).read_bytes()
+    for name in (*EVIDENCE_FILES, METRICS, METRICS_GZ):
+        target = dest / name
+        if name not in wanted:
+            target.unlink(missing_ok=True)
+        elif not target.is_file() or target.read_bytes() != wanted[name]:
+            atomic_write_bytes(target, wanted[name])
+
+
+def remove_evidence_except(evidence_dir: Path, keep: set[Path]) -> None:
+    """Delete the evidence folders of runs no report uses any more, then empty stage folders."""
+    kept = {p.resolve() for p in keep}
+    for folder in run_folders(evidence_dir):
+        if folder.resolve() not in kept:
+            shutil.rmtree(folder)
+    for stage in sorted(evidence_dir.glob("*")):
+        if stage.is_dir() and not any(stage.iterdir()):
+            stage.rmdir()

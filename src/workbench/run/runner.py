@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
+from torch import nn
 
 from workbench.run import distributed, provenance, record
 from workbench.run.record import now_iso
@@ -98,11 +99,41 @@ def record_resume(root: Path, run_dir: Path) -> None:
     })
 
 
+# The Experiment protocol (run/experiment.py), member by member: what to add when one is missing.
+EXPERIMENT_MEMBERS = {
+    "model": "self.model = <the torch.nn.Module to train>",
+    "optimizers": "def optimizers(self) returning (optimizer, scheduler or None)",
+    "train_batches": "def train_batches(self) yielding batches forever",
+    "train_step": 'def train_step(self, batch) returning {"loss": <scalar tensor>, ...}',
+    "evaluate": 'def evaluate(self) returning {"test/<metric>": <number>, ...}',
+}
+
+
 def build_experiment(root: Path, paper: Paper, config: dict[str, Any]) -> Any:
+    source = paper.dir / "experiment.py"
+    source = source.relative_to(root) if source.is_relative_to(root) else source  # papers/<name>/experiment.py
     module = load_paper_module(paper.dir, "experiment")
     if not hasattr(module, "build"):
-        raise UserError(f"{paper.dir / 'experiment.py'} has no build(cfg) function; see docs/experiment.md")
-    return module.build(OmegaConf.create(config))
+        raise UserError(f"{source} has no build(cfg) function; see docs/experiment.md")
+    experiment = module.build(OmegaConf.create(config))
+    check_experiment(experiment, source)
+    return experiment
+
+
+def check_experiment(experiment: Any, source: Path) -> None:
+    """One line naming the first member of the Experiment protocol that build(cfg)'s result lacks."""
+    if experiment is None:
+        raise UserError(f"{source}: build(cfg) returned None; end it with `return <your experiment>` "
+                        f"(see docs/experiment.md)")
+    kind = type(experiment).__name__
+    for name, what in EXPERIMENT_MEMBERS.items():
+        member = getattr(experiment, name, None)
+        if member is None or (name != "model" and not callable(member)):
+            raise UserError(f"{source}: the {kind} that build(cfg) returned has no {name}; add {what} "
+                            f"(see docs/experiment.md)")
+    if not isinstance(experiment.model, nn.Module):
+        raise UserError(f"{source}: {kind}.model is a {type(experiment.model).__name__}, not a torch.nn.Module; "
+                        f"set self.model to the network to train (see docs/experiment.md)")
 
 
 def execute(root: Path, paper: Paper, run_dir: Path, config: dict[str, Any], trainer_cfg: TrainerConfig,

@@ -4,12 +4,13 @@ It owns: device, threads and determinism; the step loop; training-metric means o
 `log_every`; evaluation every `eval_every`; atomic checkpoints every `checkpoint_every`;
 resume to the identical result; the NaN/inf guard (status `diverged`); Ctrl-C/SIGTERM (finish
 the step, checkpoint, status `interrupted`); progress bar; timing and memory.
+The per-step pieces are public so that another loop (vectorized.py, or one a paper needs)
+records a run exactly as this one does (docs/experiment.md).
 """
 
 from __future__ import annotations
 
 import itertools
-from contextlib import nullcontext
 import math
 import resource
 import signal
@@ -68,6 +69,11 @@ class TrainerConfig:
         if unknown:
             raise ConfigError(f"trainer.{unknown[0]} is not a trainer option ({', '.join(sorted(known))})")
         return cls(**values)
+
+    def due(self, every: int, step: int) -> bool:
+        """The cadence of logs, evaluations and checkpoints, `cfg.due(cfg.log_every, step)`: every
+        `every` steps taken (step counts from 1), and at the last step whatever the remainder."""
+        return step % every == 0 or step == self.max_steps
 
 
 @dataclass
@@ -156,6 +162,33 @@ def lower_is_better(metric: str) -> bool:
 LOWER_IS_BETTER_WORDS = ("loss", "err", "mse", "mae", "l1", "l2", "nll", "perplexity", "ppl")
 
 
+def divergence_message(loss_value: float, step: int) -> str | None:
+    """Why the run must stop as `diverged` at `step` (1-based), or None while the loss is finite."""
+    if math.isfinite(loss_value):
+        return None
+    return f"training loss became {loss_value} at step {step}; the run stopped. Try a lower optim.lr or trainer.grad_clip"
+
+
+def interrupted_message(step: int, aborted: bool) -> str:
+    """Status `interrupted`: stopped by a first Ctrl-C/SIGTERM after a checkpoint, or aborted by a second."""
+    if aborted:
+        return f"aborted at step {step}; the last checkpoint is kept"
+    return f"stopped by a signal at step {step}; `workbench resume` continues"
+
+
+def checkpoint_payload(model: torch.nn.Module, optimizer_state: dict[str, Any], scheduler: Any,
+                       state: TrainState, rng: dict[str, Any]) -> dict[str, Any]:
+    """What a checkpoint holds, all that `Trainer.fit(resume=True)` restores: optimizer_state is the
+    run's own optimizer's state_dict, rng the global RNG state (rng_state()) the run has now."""
+    return {
+        "model": model.state_dict(),
+        "optimizer": optimizer_state,
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "state": asdict(state),
+        "rng": rng,
+    }
+
+
 # ---------------------------------------------------------------- the loop
 
 
@@ -185,7 +218,36 @@ class StopRequest:
         stderr.print("[yellow]stopping after this step and saving a checkpoint (Ctrl-C again to abort)[/]")
 
 
+class ProgressBar:
+    """The `train` bar on stderr, redrawn about 200 times a run; nothing when trainer.progress=false
+    or the run's logger is quiet."""
+
+    def __init__(self, cfg: TrainerConfig, shown: bool, start_step: int = 0) -> None:
+        self.cfg, self.start_step, self.every = cfg, start_step, max(1, cfg.max_steps // 200)
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(), TimeRemainingColumn(), console=stderr, transient=False,
+        ) if shown else None
+
+    def __enter__(self) -> ProgressBar:
+        if self.bar is not None:
+            self.bar.start()
+            self.task = self.bar.add_task("train", total=self.cfg.max_steps, completed=self.start_step, info="")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def update(self, step: int, state: TrainState) -> None:
+        if self.bar is not None and self.cfg.due(self.every, step):
+            self.bar.update(self.task, completed=step, info=progress_info(state))
+
+
 class Trainer:
+    """The plain loop (`fit`) and the per-step pieces every loop records a run with."""
+
     def __init__(self, cfg: TrainerConfig, logger: RunLogger, checkpoint_dir: Path) -> None:
         self.cfg = cfg
         self.logger = logger
@@ -205,7 +267,7 @@ class Trainer:
         batches = self._batches(experiment)
         if resume:
             state = self._restore(model, optimizer, scheduler, batches)
-        with StopRequest() as stop, self._progress() as progress:
+        with StopRequest() as stop, self.progress(state.step) as progress:
             status, message, session_steps, session_s = self._loop(
                 experiment, model, optimizer, scheduler, batches, state, device, stop, progress)
         steps_per_s = session_steps / session_s if session_s > 0 else 0.0
@@ -219,12 +281,11 @@ class Trainer:
 
     def _loop(self, experiment: Experiment, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
               scheduler: Any, batches: Iterator[Any], state: TrainState, device: torch.device,
-              stop: StopRequest, progress: Progress | None) -> tuple[str, str | None, int, float]:
+              stop: StopRequest, progress: ProgressBar) -> tuple[str, str | None, int, float]:
         cfg = self.cfg
         start_step, start = state.step, time.perf_counter()
         elapsed_before = state.elapsed_s
         status, message = "completed", None
-        task = progress.add_task("train", total=cfg.max_steps, completed=state.step, info="") if progress else None
         try:
             while state.step < cfg.max_steps:
                 batch = move_to(self.dist.shard(next(batches)), device)
@@ -237,10 +298,9 @@ class Trainer:
                     out["loss"].backward()
                     # One all-reduce under torchrun: gradients and the loss, averaged over ranks.
                     loss_value = self.dist.average_gradients(model.parameters(), as_float(out["loss"]))
-                if not math.isfinite(loss_value):
+                message = divergence_message(loss_value, state.step + 1)
+                if message is not None:
                     status = "diverged"
-                    message = (f"training loss became {loss_value} at step {state.step + 1}; "
-                               f"the run stopped. Try a lower optim.lr or trainer.grad_clip")
                     break
                 if not needs_closure(optimizer):
                     if cfg.grad_clip is not None:
@@ -249,19 +309,18 @@ class Trainer:
                 if scheduler is not None:
                     scheduler.step()
                 state.step += 1
-                self._accumulate(state, loss_value, out)
-                self._log_and_eval(experiment, model, state)
+                self.accumulate(state, loss_value, out)
+                self.log_and_evaluate(experiment, model, state)
                 state.elapsed_s = elapsed_before + time.perf_counter() - start
-                if state.step % cfg.checkpoint_every == 0 or state.step == cfg.max_steps:
+                if cfg.due(cfg.checkpoint_every, state.step):
                     self._checkpoint(model, optimizer, scheduler, state)
-                if progress is not None and (state.step % max(1, cfg.max_steps // 200) == 0 or state.step == cfg.max_steps):
-                    progress.update(task, completed=state.step, info=progress_info(state))
+                progress.update(state.step, state)
                 if stop.requested and state.step < cfg.max_steps:
                     self._checkpoint(model, optimizer, scheduler, state)
-                    status, message = "interrupted", f"stopped by a signal at step {state.step}; `workbench resume` continues"
+                    status, message = "interrupted", interrupted_message(state.step, aborted=False)
                     break
         except KeyboardInterrupt:
-            status, message = "interrupted", f"aborted at step {state.step}; the last checkpoint is kept"
+            status, message = "interrupted", interrupted_message(state.step, aborted=True)
         session_s = time.perf_counter() - start
         state.elapsed_s = elapsed_before + session_s
         return status, message, state.step - start_step, session_s
@@ -292,23 +351,27 @@ class Trainer:
         optimizer.step(closure)
         return first
 
-    def _accumulate(self, state: TrainState, loss_value: float, out: dict[str, Any]) -> None:
+    def accumulate(self, state: TrainState, loss_value: float, out: dict[str, Any]) -> None:
+        """Add one step's loss and metrics (train_step's output, tensors or numbers) to the sums
+        the next train log averages. Call it once per step, after `state.step += 1`."""
         state.window["loss"] = state.window.get("loss", 0.0) + loss_value
         for key, value in out.items():
             if key != "loss":
                 state.window[key] = state.window.get(key, 0.0) + as_float(value)
         state.window_steps += 1
 
-    def _log_and_eval(self, experiment: Experiment, model: torch.nn.Module, state: TrainState) -> None:
+    def log_and_evaluate(self, experiment: Experiment, model: torch.nn.Module, state: TrainState) -> None:
+        """After `accumulate`, at log_every steps: the train means to metrics.jsonl; at eval_every
+        steps: experiment.evaluate() (model.eval(), no grad), logged by split, into last_eval and best."""
         cfg = self.cfg
-        if state.step % cfg.log_every == 0 or state.step == cfg.max_steps:
+        if cfg.due(cfg.log_every, state.step):
             means = self.dist.mean({k: v / state.window_steps for k, v in state.window.items()})
             if state.first_train_loss is None:
                 state.first_train_loss = means["loss"]
             state.last_train = means
             state.window, state.window_steps = {}, 0
             self.logger.log(state.step, "train", means)
-        if state.step % cfg.eval_every == 0 or state.step == cfg.max_steps:
+        if cfg.due(cfg.eval_every, state.step):
             model.eval()
             with torch.no_grad():
                 metrics = {k: as_float(v) for k, v in experiment.evaluate().items()}
@@ -320,16 +383,17 @@ class Trainer:
 
     def _checkpoint(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
                     state: TrainState) -> None:
+        if self.dist.is_main:
+            self.write_checkpoint(checkpoint_payload(model, optimizer.state_dict(), scheduler, state, rng_state()))
+
+    def write_checkpoint(self, payload: dict[str, Any]) -> None:
+        """Save `checkpoint_payload(...)` as checkpoints/last.pt (atomically; the old one becomes
+        prev.pt), after flushing metrics.jsonl so a resume never finds metrics the checkpoint
+        lacks. Call it at checkpoint_every steps and before stopping for a signal; rank 0 only."""
         if not self.dist.is_main:
             return
         self.logger.sync()
-        save_checkpoint(self.checkpoint_dir, {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "state": asdict(state),
-            "rng": rng_state(),
-        })
+        save_checkpoint(self.checkpoint_dir, payload)
 
     def _restore(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
                  batches: Iterator[Any]) -> TrainState:
@@ -353,14 +417,9 @@ class Trainer:
         self.logger.rewind(state.step)
         return state
 
-    def _progress(self) -> Any:
-        if not (self.cfg.progress and self.logger.console):
-            return nullcontext()
-        return Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"),
-            TimeElapsedColumn(), TimeRemainingColumn(), console=stderr, transient=False,
-        )
+    def progress(self, start_step: int = 0) -> ProgressBar:
+        """The progress bar, a context manager: `with trainer.progress() as bar: ... bar.update(step, state)`."""
+        return ProgressBar(self.cfg, self.cfg.progress and bool(self.logger.console), start_step)
 
 
 def needs_closure(optimizer: torch.optim.Optimizer) -> bool:

@@ -1,4 +1,6 @@
-"""`seeds=N`: N seeds of one configuration, and with `trainer.vectorize_seeds=true`, in one process.
+"""`seeds=N trainer.vectorize_seeds=true`: N seeds of one configuration trained in one process.
+
+launch.py decides whether a job's seeds come here (`why_not_vectorised`) or run one after another.
 
 Each seed s gets what a separate `workbench run ... seed=s` would get: the experiment is built
 after `seed_everything(s)` (its own init and its own `train_batches()` order), and it ends in its
@@ -24,10 +26,9 @@ rejects) the trainer says why in one line and runs the seeds one after another i
 from __future__ import annotations
 
 import itertools
-import math
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,48 +36,19 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from workbench.run import provenance
-from workbench.errors import ConfigError, UserError
-from workbench.files import atomic_write_json
-from workbench.console import stderr
-from workbench.run.runner import (RunOutcome, build_experiment, fail_run, finish_run, open_logger, open_run_dir,
-                              start_run)
+from workbench.errors import UserError
+from workbench.run import provenance, record
+from workbench.run.experiment import count_parameters
+from workbench.run.runner import RunOutcome, build_experiment, fail_run, finish_run, open_logger, open_run_dir
 from workbench.run.seeding import rng_state, seed_everything, set_rng_state
-from workbench.run.trainer import FitResult, StopRequest, Trainer, TrainerConfig, TrainState, configure_torch, count_parameters, move_to, progress_info, resolve_device
-from workbench.run.checkpoints import save_checkpoint
+from workbench.run.trainer import (FitResult, StopRequest, Trainer, TrainerConfig, TrainState, checkpoint_payload,
+                                   configure_torch, divergence_message, interrupted_message, move_to, resolve_device)
 
 ELEMENTWISE_OPTIMIZERS = (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW, torch.optim.Adamax,
                           torch.optim.NAdam, torch.optim.RAdam, torch.optim.RMSprop, torch.optim.Adagrad)
 
 
-# ---------------------------------------------------------------- entry point
-
-
-def start_seed_runs(root: Path, paper: Any, config: dict[str, Any], choices: dict[str, str],
-                    overrides: list[str], command: list[str] | None = None) -> list[RunOutcome]:
-    """The job's runs: one per seed in seed, seed+1, ..., seed+seeds-1."""
-    n = config.get("seeds", 1)
-    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-        raise ConfigError(f"seeds={n} must be a positive integer (the number of seeds to run)")
-    if n == 1:
-        return [start_run(root, paper, config, choices, overrides, command)]
-    first = int(config.get("seed", 0))
-    jobs = [seed_job(config, overrides, s) for s in range(first, first + n)]
-    trainer_cfg = TrainerConfig.from_dict(config["trainer"])
-    if trainer_cfg.vectorize_seeds:
-        reason = "data-parallel runs (trainer.devices>1) train one seed at a time" if trainer_cfg.devices > 1 else None
-        runs = None if reason else build_seeds(root, paper, jobs, choices, command)
-        reason = reason or why_not_vectorised(runs, trainer_cfg)
-        if reason is None:
-            return run_vectorized(root, paper, runs, trainer_cfg, choices.get("stage", "run"), command)
-        stderr.print(f"[yellow]trainer.vectorize_seeds:[/] {reason}; running the {n} seeds one after another")
-    return [start_run(root, paper, job_config, choices, job_overrides, command) for job_config, job_overrides in jobs]
-
-
-def seed_job(config: dict[str, Any], overrides: list[str], seed: int) -> tuple[dict[str, Any], list[str]]:
-    """The config and overrides of the ordinary run `... seed=<seed>`."""
-    kept = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in ("seed", "seeds")]
-    return {**config, "seed": seed, "seeds": 1}, [*kept, f"seed={seed}"]
+# ---------------------------------------------------------------- the seeds
 
 
 @dataclass
@@ -102,8 +74,9 @@ class SeedRun:
         return self.status == "completed"
 
 
-def build_seeds(root: Path, paper: Any, jobs: list[tuple[dict[str, Any], list[str]]], choices: dict[str, str],
-                command: list[str] | None) -> list[SeedRun]:
+def build_seeds(root: Path, paper: Any, jobs: list[tuple[dict[str, Any], list[str]]],
+                choices: dict[str, str]) -> list[SeedRun]:
+    """Each seed's experiment and optimizer, built as its own run would build them."""
     runs = []
     for job_config, job_overrides in jobs:
         job_config = {**job_config, "choices": choices}
@@ -245,10 +218,10 @@ def run_vectorized(root: Path, paper: Any, runs: list[SeedRun], cfg: TrainerConf
         prov = provenance.collect(root, device, run.seed, getattr(run.experiment, "data_fingerprint", None),
                                   argv=command)
         prov["vectorized_with_seeds"] = seeds
-        atomic_write_json(run.run_dir / "provenance.json", prov)
+        record.write_provenance(run.run_dir, prov)
         run.logger, run.base = open_logger(root, paper, run.run_dir, run.config)
         run.base["vectorized_with_seeds"] = seeds
-        run.trainer = Trainer(cfg, run.logger, run.run_dir / "checkpoints")
+        run.trainer = Trainer(cfg, run.logger, record.checkpoint_dir(run.run_dir))
     try:
         results = VectorizedFit(cfg, runs).fit()
     except BaseException as exc:
@@ -265,6 +238,9 @@ def run_vectorized(root: Path, paper: Any, runs: list[SeedRun], cfg: TrainerConf
 
 
 class VectorizedFit:
+    """The loop of Trainer.fit for N seeds at once; each seed records its run with its own
+    Trainer's per-step pieces, so its files are those its ordinary run would write."""
+
     def __init__(self, cfg: TrainerConfig, runs: list[SeedRun]) -> None:
         self.cfg, self.runs = cfg, runs
 
@@ -279,8 +255,7 @@ class VectorizedFit:
         iterators = [self._batches(r) for r in runs]
         start = time.perf_counter()
         step = 0
-        with StopRequest() as stop, runs[0].trainer._progress() as progress:
-            task = progress.add_task("train", total=cfg.max_steps, info="") if progress else None
+        with StopRequest() as stop, runs[0].trainer.progress() as progress:
             try:
                 while step < cfg.max_steps and any(r.active for r in runs):
                     batch, dims = stack_batches([next(it) for it in iterators])
@@ -294,18 +269,17 @@ class VectorizedFit:
                         self.scheduler.step()
                     step += 1
                     self._record(step, {k: v.detach().tolist() for k, v in out.items()}, start)
-                    if progress is not None and (step % max(1, cfg.max_steps // 200) == 0 or step == cfg.max_steps):
-                        progress.update(task, completed=step, info=progress_info(runs[0].state))
+                    progress.update(step, runs[0].state)
                     if stop.requested and step < cfg.max_steps:
                         self._checkpoint()
                         for run in runs:
                             if run.active:
-                                run.status, run.message = "interrupted", f"stopped by a signal at step {step}; `workbench resume` continues"
+                                run.status, run.message = "interrupted", interrupted_message(step, aborted=False)
                         break
             except KeyboardInterrupt:
                 for run in runs:
                     if run.active:
-                        run.status, run.message = "interrupted", f"aborted at step {run.state.step}; the last checkpoint is kept"
+                        run.status, run.message = "interrupted", interrupted_message(run.state.step, aborted=True)
         session_s = time.perf_counter() - start
         params = count_parameters(self.models[0])
         return [FitResult(r.status, r.state, params, r.state.step / session_s if session_s > 0 else 0.0, r.message)
@@ -317,24 +291,23 @@ class VectorizedFit:
         return itertools.repeat(next(batches)) if self.cfg.overfit_batch else batches
 
     def _record(self, step: int, values: dict[str, list[float]], start: float) -> None:
-        """Per seed, what Trainer._loop does after a step: divergence guard, metrics, eval, checkpoint."""
+        """Per seed, what Trainer.fit does after a step: divergence guard, metrics, eval, checkpoint."""
         cfg = self.cfg
-        if step % cfg.eval_every == 0 or step == cfg.max_steps:
+        if cfg.due(cfg.eval_every, step):
             self._unstack_weights()  # evaluate() runs on each seed's own model
         for i, run in enumerate(self.runs):
             if not run.active:
                 continue
             loss = values["loss"][i]
-            if not math.isfinite(loss):
+            run.message = divergence_message(loss, step)
+            if run.message is not None:
                 run.status = "diverged"
-                run.message = (f"training loss became {loss} at step {step}; the run stopped. "
-                               f"Try a lower optim.lr or trainer.grad_clip")
                 continue
             run.state.step = step
-            run.trainer._accumulate(run.state, loss, {k: v[i] for k, v in values.items()})
-            run.trainer._log_and_eval(run.experiment, self.models[i], run.state)
+            run.trainer.accumulate(run.state, loss, {k: v[i] for k, v in values.items()})
+            run.trainer.log_and_evaluate(run.experiment, self.models[i], run.state)
             run.state.elapsed_s = time.perf_counter() - start
-        if step % cfg.checkpoint_every == 0 or step == cfg.max_steps:
+        if cfg.due(cfg.checkpoint_every, step):
             self._checkpoint()
 
     def _unstack_weights(self) -> None:
@@ -347,16 +320,9 @@ class VectorizedFit:
         """Each active seed's checkpoint, the same files its ordinary run would write."""
         self._unstack_weights()
         for i, run in enumerate(self.runs):
-            if not run.active:
-                continue
-            run.logger.sync()
-            save_checkpoint(run.trainer.checkpoint_dir, {
-                "model": self.models[i].state_dict(),
-                "optimizer": self._seed_optimizer_state(run.optimizer, i),
-                "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-                "state": asdict(run.state),
-                "rng": run.rng,
-            })
+            if run.active:
+                run.trainer.write_checkpoint(checkpoint_payload(
+                    self.models[i], self._seed_optimizer_state(run.optimizer, i), self.scheduler, run.state, run.rng))
 
     def _seed_optimizer_state(self, optimizer: torch.optim.Optimizer, i: int) -> dict[str, Any]:
         """Seed i's slice of the stacked optimizer, as the state_dict of its own optimizer."""

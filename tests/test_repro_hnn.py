@@ -20,7 +20,7 @@ def test_hnn_spring_table1_seed0(project):
     allow_overrides(project, "hnn", "trainer.eval_every")  # evaluate once, at the end: same numbers, less time
     proc = workbench(project, "run", "hnn", "stage=reproduction", "-m", "model=baseline,hnn", "data=spring",
                      "seed=0", "logger=none", "trainer.threads=1", "trainer.eval_every=2000",
-                     "hydra/launcher=joblib", timeout=900)
+                     timeout=900)  # sequential: under hydra/launcher=joblib the baseline lands elsewhere (a known bug)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = workbench(project, "report", "hnn")
     assert report.returncode == 0, report.stderr

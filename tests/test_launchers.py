@@ -11,7 +11,7 @@ import pytest
 
 from workbench.run.config import compose_config, set_project_root
 
-from conftest import workbench
+from conftest import allow_overrides, workbench
 
 FLAKY = {
     "paper.yaml": "name: flaky\ntitle: A paper whose seed 1 crashes mid-run\n",
@@ -95,6 +95,7 @@ def test_slurm_preset_puts_partition_gpus_time_and_parallelism_on_the_submitit_l
 @pytest.mark.integration
 def test_a_failing_job_does_not_stop_a_submitit_sweep_and_the_report_counts_it(project):
     write_flaky(project)
+    allow_overrides(project, "flaky", "crash_seed")  # the crash is the test's, not the recipe's
     out = workbench(project, "run", "flaky", "-m", "seed=0,1,2", "crash_seed=1", "launcher=submitit_local",
                     "logger=none")
     assert out.returncode == 1  # the sweep reports the failure...

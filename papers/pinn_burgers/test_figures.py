@@ -7,10 +7,10 @@ import json
 
 from matplotlib.figure import Figure
 
-from workbench import load_config, seed_everything
+from workbench import load_config, quick_fit, seed_everything
 
 from .experiment import build
-from .figures import figures
+from .figures import error_curve, figures
 
 
 def fake_run(tmp_path, seed: int, status: str = "completed") -> dict:
@@ -31,3 +31,16 @@ def test_figures_from_the_lowest_completed_seed(tmp_path):
     assert figures([]) == {}
     for fig in figs.values():  # they must also render
         fig.savefig(io.BytesIO(), format="png")
+
+
+def test_error_against_iterations_from_the_runs_metrics(tmp_path):
+    seed_everything(0)
+    experiment = build(load_config("pinn_burgers", ["stage=prototype", "optim.max_iter=5"]))
+    quick_fit(experiment, tmp_path, max_steps=3, eval_every=1, log_every=1, threads=1)
+    run = {"path": str(tmp_path), "config": {"dtype": "float32", "optim": {"name": "lbfgs"}}, "seed": 0, "status": "completed"}
+    label, points = error_curve(run)
+    assert [iterations for iterations, _ in points] == [5, 10, 15] and all(0 < e < 2 for _, e in points)
+    assert "float32, lbfgs" in label
+    figs = figures([run])  # no analysis.json: only the curve
+    assert set(figs) == {"burgers_error_vs_iterations.png"}
+    figs["burgers_error_vs_iterations.png"].savefig(io.BytesIO(), format="png")

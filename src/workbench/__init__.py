@@ -1,7 +1,7 @@
 """workbench: re-implement ML papers in three gated stages; report your numbers beside theirs.
 
-The public API a paper's code may use (papers import nothing else from workbench; docs/api.md
-lists it). Names are loaded on first use (PEP 562), so `workbench --help` and config errors do
+The public API a paper's code may use (papers import nothing else from workbench;
+docs/architecture.md lists it). Names are loaded on first use (PEP 562), so `workbench --help` and config errors do
 not wait for torch; the imports under TYPE_CHECKING show editors and type checkers the same names.
 """
 

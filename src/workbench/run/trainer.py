@@ -4,7 +4,7 @@ It owns: device, threads and determinism; the step loop; training-metric means o
 `log_every`; evaluation every `eval_every`; atomic checkpoints every `checkpoint_every`;
 resume to the identical result; the NaN/inf guard (status `diverged`); Ctrl-C/SIGTERM (finish
 the step, checkpoint, status `interrupted`); progress bar; timing and memory.
-The per-step pieces are public so that another loop (vectorized.py, or one a paper needs)
+Its per-step pieces are public so that another loop (vectorized.py, or one a paper needs)
 records a run exactly as this one does (docs/experiment.md).
 """
 
@@ -24,7 +24,7 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from workbench.run import distributed
-from workbench.errors import ConfigError, UserError
+from workbench.errors import ConfigError
 from workbench.run.experiment import Experiment, count_parameters
 from workbench.run.checkpoints import CHECKPOINT_NAMES, load_checkpoint, remove_stale_temp_files, save_checkpoint
 from workbench.console import stderr
@@ -176,19 +176,6 @@ def interrupted_message(step: int, aborted: bool) -> str:
     return f"stopped by a signal at step {step}; `workbench resume` continues"
 
 
-def checkpoint_payload(model: torch.nn.Module, optimizer_state: dict[str, Any], scheduler: Any,
-                       state: TrainState, rng: dict[str, Any]) -> dict[str, Any]:
-    """What a checkpoint holds, all that `Trainer.fit(resume=True)` restores: optimizer_state is the
-    run's own optimizer's state_dict, rng the global RNG state (rng_state()) the run has now."""
-    return {
-        "model": model.state_dict(),
-        "optimizer": optimizer_state,
-        "scheduler": scheduler.state_dict() if scheduler is not None else None,
-        "state": asdict(state),
-        "rng": rng,
-    }
-
-
 # ---------------------------------------------------------------- the loop
 
 
@@ -313,10 +300,10 @@ class Trainer:
                 self.log_and_evaluate(experiment, model, state)
                 state.elapsed_s = elapsed_before + time.perf_counter() - start
                 if cfg.due(cfg.checkpoint_every, state.step):
-                    self._checkpoint(model, optimizer, scheduler, state)
+                    self.write_checkpoint(model, optimizer.state_dict(), scheduler, state)
                 progress.update(state.step, state)
                 if stop.requested and state.step < cfg.max_steps:
-                    self._checkpoint(model, optimizer, scheduler, state)
+                    self.write_checkpoint(model, optimizer.state_dict(), scheduler, state)
                     status, message = "interrupted", interrupted_message(state.step, aborted=False)
                     break
         except KeyboardInterrupt:
@@ -381,19 +368,21 @@ class Trainer:
             for split, values in split_metrics(metrics).items():
                 self.logger.log(state.step, split, values)
 
-    def _checkpoint(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
-                    state: TrainState) -> None:
-        if self.dist.is_main:
-            self.write_checkpoint(checkpoint_payload(model, optimizer.state_dict(), scheduler, state, rng_state()))
-
-    def write_checkpoint(self, payload: dict[str, Any]) -> None:
-        """Save `checkpoint_payload(...)` as checkpoints/last.pt (atomically; the old one becomes
-        prev.pt), after flushing metrics.jsonl so a resume never finds metrics the checkpoint
-        lacks. Call it at checkpoint_every steps and before stopping for a signal; rank 0 only."""
+    def write_checkpoint(self, model: torch.nn.Module, optimizer_state: dict[str, Any], scheduler: Any,
+                         state: TrainState, rng: dict[str, Any] | None = None) -> None:
+        """checkpoints/last.pt, all that fit(resume=True) restores (atomic; the old one becomes prev.pt).
+        optimizer_state is the run's own optimizer's state_dict; rng defaults to the global RNG state
+        now. Call it at checkpoint_every steps and before stopping for a signal; only rank 0 writes."""
         if not self.dist.is_main:
             return
-        self.logger.sync()
-        save_checkpoint(self.checkpoint_dir, payload)
+        self.logger.sync()  # metrics.jsonl first: a resume never finds metrics its checkpoint lacks
+        save_checkpoint(self.checkpoint_dir, {
+            "model": model.state_dict(),
+            "optimizer": optimizer_state,
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "state": asdict(state),
+            "rng": rng if rng is not None else rng_state(),
+        })
 
     def _restore(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
                  batches: Iterator[Any]) -> TrainState:

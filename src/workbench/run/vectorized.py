@@ -41,8 +41,8 @@ from workbench.run import provenance, record
 from workbench.run.experiment import count_parameters
 from workbench.run.runner import RunOutcome, build_experiment, fail_run, finish_run, open_logger, open_run_dir
 from workbench.run.seeding import rng_state, seed_everything, set_rng_state
-from workbench.run.trainer import (FitResult, StopRequest, Trainer, TrainerConfig, TrainState, checkpoint_payload,
-                                   configure_torch, divergence_message, interrupted_message, move_to, resolve_device)
+from workbench.run.trainer import (FitResult, StopRequest, Trainer, TrainerConfig, TrainState, configure_torch,
+                                   divergence_message, interrupted_message, move_to, resolve_device)
 
 ELEMENTWISE_OPTIMIZERS = (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW, torch.optim.Adamax,
                           torch.optim.NAdam, torch.optim.RAdam, torch.optim.RMSprop, torch.optim.Adagrad)
@@ -321,8 +321,8 @@ class VectorizedFit:
         self._unstack_weights()
         for i, run in enumerate(self.runs):
             if run.active:
-                run.trainer.write_checkpoint(checkpoint_payload(
-                    self.models[i], self._seed_optimizer_state(run.optimizer, i), self.scheduler, run.state, run.rng))
+                run.trainer.write_checkpoint(self.models[i], self._seed_optimizer_state(run.optimizer, i), self.scheduler,
+                                             run.state, rng=run.rng)
 
     def _seed_optimizer_state(self, optimizer: torch.optim.Optimizer, i: int) -> dict[str, Any]:
         """Seed i's slice of the stacked optimizer, as the state_dict of its own optimizer."""

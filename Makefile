@@ -34,12 +34,12 @@ browser:
 		|| (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) \
 		|| echo "chromium could not be installed; the report.html browser test will be skipped"
 
-# Fast tier: units, config composition, CLI runs and reports, paper gates (about 5 minutes on 2 cores).
+# Fast tier: units, config composition, CLI runs and reports, paper gates (about 5 CPU-minutes).
 test: setup browser
 	$(PY) -m pytest; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests: that is a failure"; [ $$rc -eq 0 ]
 
 # Integration tier: process-heavy end to end (SIGKILL/Ctrl-C + resume, torchrun, launchers,
-# W&B and MLflow processes, an installed wheel; about 5 minutes).
+# W&B and MLflow processes, an installed wheel; about 8 CPU-minutes).
 test-integration: setup
 	$(PY) -m pytest -m integration; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests: that is a failure"; [ $$rc -eq 0 ]
 

@@ -27,6 +27,7 @@ from .lbfgsb import ScipyLBFGSB, make_scipy_lbfgsb
 from .model import PINN, layer_sizes
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+TRACE_EVERY = 100  # L-BFGS-B iterations between two points of the error curve inside one minimize call
 
 
 @lru_cache(maxsize=4)
@@ -64,6 +65,7 @@ class BurgersPINN:
         layers = layer_sizes(require_positive("model.depth", cfg.model.depth), require_positive("model.width", cfg.model.width))
         self.model = PINN(layers, lb.tolist(), ub.tolist()).to(self.dtype)
         self.optimizer: torch.optim.Optimizer | None = None
+        self.error_trace: list[tuple[int, float, float]] = []  # (iterations, test rel L2, loss) inside scipy's calls
         if not isinstance(cfg.compile, bool):
             raise ConfigError(f"compile={cfg.compile} must be true or false")
         self.losses = torch.compile(self.mse_terms) if cfg.compile else self.mse_terms
@@ -71,6 +73,7 @@ class BurgersPINN:
     def optimizers(self) -> tuple[torch.optim.Optimizer, None]:
         if str(self.cfg.optim.get("name")) == "scipy_lbfgsb":
             self.optimizer = make_scipy_lbfgsb(self.model.parameters(), self.cfg.optim)
+            self.optimizer.observer = self.trace_error
         else:
             self.optimizer = make_optimizer(self.model.parameters(), self.cfg.optim)
         return self.optimizer, None
@@ -98,6 +101,10 @@ class BurgersPINN:
             u = self.model(xt[:, :1], xt[:, 1:])
         return u.numpy().reshape(len(self.grid_t), len(self.grid_x))
 
+    def trace_error(self, iterations: int, loss: float) -> None:
+        if iterations % TRACE_EVERY == 0:
+            self.error_trace.append((iterations, relative_l2(self.predict(), self.u_exact), loss))
+
     def evaluate(self) -> dict[str, float]:
         metrics = {"test/rel_l2": relative_l2(self.predict(), self.u_exact)}
         if isinstance(self.optimizer, (torch.optim.LBFGS, ScipyLBFGSB)):  # both keep their totals on the first parameter
@@ -107,12 +114,17 @@ class BurgersPINN:
         return metrics
 
     def analysis(self) -> dict[str, Any]:
-        """For figures.py: prediction and exact solution on the grid, and the N_u training points."""
-        return {
+        """For figures.py: prediction and exact solution on the grid, and the N_u training points;
+        with scipy's L-BFGS-B, why it stopped (its own words)."""
+        out = {
             "x": self.grid_x.tolist(), "t": self.grid_t.tolist(), "nu": self.nu,
             "u_pred": np.round(self.predict(), 6).tolist(), "u_exact": np.round(self.u_exact, 6).tolist(),
             "x_u": self.x_u.ravel().tolist(), "t_u": self.t_u.ravel().tolist(),
         }
+        if isinstance(self.optimizer, ScipyLBFGSB):
+            out["optimizer_stop"] = self.optimizer.counters()["message"]
+            out["error_trace"] = [list(point) for point in self.error_trace]
+        return out
 
 
 def build(cfg: Any) -> BurgersPINN:

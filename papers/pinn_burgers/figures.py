@@ -34,11 +34,16 @@ def figures(runs: list[dict[str, Any]]) -> dict[str, Figure]:
 
 
 def error_curve(run: dict[str, Any]) -> tuple[str, list[tuple[float, float]]]:
-    """(label, [(L-BFGS iterations so far, test rel L2)]) from the run's metrics, one point per evaluation."""
+    """(label, [(L-BFGS iterations so far, test rel L2)]): the trace scipy's calls left in analysis.json
+    (every TRACE_EVERY iterations), or else one point per evaluation from the run's metrics."""
     rows = read_metrics(run)
     iterations = {r["step"]: r["iterations"] for r in rows if r.get("split") == "optim" and "iterations" in r}
     points = [(iterations[r["step"]], r["rel_l2"]) for r in rows
               if r.get("split") == "test" and "rel_l2" in r and r["step"] in iterations]
+    analysis = Path(run["path"]) / "analysis.json"
+    trace = json.loads(analysis.read_text()).get("error_trace") if analysis.is_file() else None
+    if trace:
+        points = sorted({(float(i), float(e)) for i, e, _ in trace} | set(points))
     config = run.get("config") or {}
     optim = (config.get("optim") or {}).get("name", "?")
     label = f"{Path(run['path']).name}: seed {run.get('seed')}, {config.get('dtype', '?')}, {optim} ({run.get('status')})"

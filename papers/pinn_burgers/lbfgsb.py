@@ -34,6 +34,9 @@ class ScipyLBFGSB(torch.optim.Optimizer):
         super().__init__(params, defaults)
         if len(self.param_groups) != 1:
             raise ConfigError("ScipyLBFGSB takes one parameter group (it optimises one flat vector)")
+        # Called after every iteration with (iterations so far, loss), the weights at scipy's iterate:
+        # one minimize call can be the whole run, and this is how its curve gets drawn.
+        self.observer: Callable[[int, float], None] | None = None
 
     def _params(self) -> list[torch.Tensor]:
         return [p for p in self.param_groups[0]["params"] if p.requires_grad]
@@ -65,8 +68,17 @@ class ScipyLBFGSB(torch.optim.Optimizer):
                 loss = closure()
             return float(loss), flat_grad(params)
 
+        start, done = counters["n_iter"], 0
+
+        def after_iteration(intermediate_result: scipy.optimize.OptimizeResult) -> None:  # scipy passes the iterate by this name
+            nonlocal done
+            done += 1
+            if self.observer is not None:
+                assign(params, intermediate_result.x)
+                self.observer(start + done, float(intermediate_result.fun))
+
         result = scipy.optimize.minimize(
-            value_and_grad, flatten(params), jac=True, method="L-BFGS-B",
+            value_and_grad, flatten(params), jac=True, method="L-BFGS-B", callback=after_iteration,
             options={"maxiter": group["max_iter"], "maxfun": group["max_fun"], "maxcor": group["history_size"],
                      "maxls": group["max_ls"], "ftol": group["ftol"], "gtol": group["gtol"]})
         assign(params, result.x)

@@ -106,3 +106,17 @@ def test_config_errors_name_the_key():
     with pytest.raises(ConfigError, match="optim.max_iter=0 must be a positive integer"):
         make_scipy_lbfgsb(params, {"name": "scipy_lbfgsb", "max_iter": 0})
     assert isinstance(make_scipy_lbfgsb(params, {"name": "scipy_lbfgsb", "max_iter": 3}), ScipyLBFGSB)
+
+
+def test_the_observer_sees_every_iteration_at_scipys_iterate():
+    x, closure, _ = rosenbrock_problem()
+    seen = []
+    optimizer = ScipyLBFGSB([x], max_iter=12, max_fun=100)
+    optimizer.observer = lambda n, loss: seen.append((n, loss, x.detach().clone()))
+    optimizer.step(closure)
+    assert [n for n, _, _ in seen] == list(range(1, 13))
+    n, loss, at = seen[-1]
+    assert float((100 * (at[1:] - at[:-1] ** 2) ** 2 + (1 - at[:-1]) ** 2).sum()) == pytest.approx(loss, rel=1e-12)
+    assert loss < seen[0][1]
+    optimizer.step(closure)  # a second call counts on from the first
+    assert seen[12][0] == 13

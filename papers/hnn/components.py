@@ -21,7 +21,7 @@ from scipy.integrate import solve_ivp
 Field = Callable[[torch.Tensor], torch.Tensor]
 
 
-# ----------------------------------------------------------------- the physical systems (§4)
+# ----------------------------------------------------------------- the physical systems (§3)
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def symplectic_gradient(H: torch.Tensor, x: torch.Tensor, create_graph: bool = T
     return torch.stack([dH[:, 1], -dH[:, 0]], dim=1)
 
 
-# ----------------------------------------------------------------- evaluation (§4, Table 1)
+# ----------------------------------------------------------------- evaluation (§3, Table 1)
 
 
 def rk4_path(field: Field, x0: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""HNN Table 1 (arXiv 1906.01563, §4): train a baseline NN or an HNN on one task, full batch.
+"""HNN Table 1 (arXiv 1906.01563, §3): train a baseline NN or an HNN on one task, full batch.
 
 Data: made here exactly as the official code does (scipy solve_ivp, the same numpy draws for the
 same seed): 50 noisy trajectories, first 25 for training, last 25 for testing.
@@ -52,7 +52,7 @@ class HNNExperiment:
         return make_optimizer(self.model.parameters(), self.cfg.optim), None
 
     def train_batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """§4: "we set the batch size to be the total number of examples"."""
+        """§3: "we set the batch size to be the total number of examples"."""
         x = self.data["x"].clone().requires_grad_(True)
         while True:
             self.steps_seen += 1

@@ -26,7 +26,7 @@ class MLP(nn.Module):
         self.linear2 = nn.Linear(hidden, hidden)
         self.linear3 = nn.Linear(hidden, output_dim, bias=False)
         for layer in (self.linear1, self.linear2, self.linear3):
-            nn.init.orthogonal_(layer.weight)  # §4 / nn_models.py: "a principled initialization"
+            nn.init.orthogonal_(layer.weight)  # §3 / nn_models.py: "a principled initialization"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = torch.tanh(self.linear1(x))
@@ -35,7 +35,7 @@ class MLP(nn.Module):
 
 
 class BaselineNN(nn.Module):
-    """§4 "Baseline NN": the MLP regresses (dq/dt, dp/dt) directly."""
+    """§3 "Baseline NN": the MLP regresses (dq/dt, dp/dt) directly."""
 
     def __init__(self, hidden: int = 200) -> None:
         super().__init__()

@@ -38,8 +38,8 @@ class System:
         q, p = x[..., 0], x[..., 1]
         if self.name == "pendulum":
             cos = torch.cos if isinstance(x, torch.Tensor) else np.cos
-            return 3 * (1 - cos(q)) + p**2     # §4 Task 2, ideal pendulum; the code's constants (experiment-pend/data.py)
-        return q**2 + p**2                      # §4 Task 1, ideal mass-spring; the code's constants (experiment-spring/data.py)
+            return 3 * (1 - cos(q)) + p**2     # §3 Task 2, ideal pendulum; the code's constants (experiment-pend/data.py)
+        return q**2 + p**2                      # §3 Task 1, ideal mass-spring; the code's constants (experiment-spring/data.py)
 
     def dynamics(self, x: np.ndarray) -> np.ndarray:
         """Eq. 1 for this H (analytic gradients; the code takes them with autograd), plus damping."""

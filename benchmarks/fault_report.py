@@ -2,12 +2,15 @@
 
     .venv/bin/python benchmarks/fault_report.py            # everything, fuzzing 3x the fast tier (~30 min on 2 busy cores)
     .venv/bin/python benchmarks/fault_report.py --fast     # the fast-tier subset only
+    .venv/bin/python benchmarks/fault_report.py -- -k kill # a selection (pytest's arguments after --)
 
 Every figure comes from the tests themselves: each records what it injected, tried and found
 (tests/faults/faultkit.py `tally`) into a JSON-lines file this script hands them and then adds up.
 Crashes are tracebacks or exceptions other than a one-line UserError; partial files are files
 under a final name that do not read back whole; leaks are planted secrets found in any file or
-command output.
+command output; HTML injections are hostile strings planted in a report's inputs, escaped when
+the page builds no element or handler from them; fooled counts gates shown passed that their own
+run did not pass and resumes that went ahead on another run's checkpoint or an edited config.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ LABELS = {
     "crashes": "crashes",
     "partial_files": "partial files found",
     "secrets_leaked": "secrets leaked",
+    "html_injections_tried": "HTML injections tried",
+    "html_injections_escaped": "HTML injections escaped",
+    "resumes_refused": "resumes refused (not the run's own)",
+    "fooled": "gates or resumes fooled",
 }
 
 
@@ -37,7 +44,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="only the fast-tier subset")
     parser.add_argument("--scale", type=float, default=3.0, help="hypothesis examples per fuzz test, times the fast tier's")
-    parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments, e.g. -k disk")
+    parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments after --, e.g. -- -k disk")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tally_file = Path(tmp) / "tally.jsonl"
@@ -58,7 +65,7 @@ def main() -> int:
     print(f"pytest: {outcome.strip('= ')} ({seconds:.0f} s wall)")
     for kind, label in LABELS.items():
         print(f"  {label:<36} {totals[kind]:>6}")
-    for kind in ("crashes", "partial_files", "secrets_leaked"):
+    for kind in ("crashes", "partial_files", "secrets_leaked", "fooled"):
         for record in records:
             if record["kind"] == kind:
                 detail = {k: v for k, v in record.items() if k not in ("kind", "n")}

@@ -139,6 +139,14 @@ def test_unreadable_cells_are_listed_with_where_they_are():
     ("71.2$^\\dagger$", 71.2, None, ""),
     ("\\cellcolor{gray!20}71.2", 71.2, None, ""),
     ("$\\sim$30 $\\pm$ 10", 30.0, 10.0, ""),
+    ("94 ± 2 ± 1", 94.0, 2.0, ""),  # several spreads (seeds, then folds): the first is the std
+    ("50.8 \\scriptsize $\\pm1.4 \\pm 7.1$", 50.8, 1.4, ""),
+    ("1\\,024", 1024.0, None, ""),
+    ("1 024 000", 1024000.0, None, ""),
+    ("12{,}345.6", 12345.6, None, ""),
+    ("0.5 (+1.2)", 0.5, None, ""),  # a gain over a baseline is no spread
+    ("\\textcolor{red}{94.1}", 94.1, None, ""),
+    ("94.1 (±0.3)", 94.1, 0.3, ""),
 ])
 def test_cell_numbers(cell, value, std, unit):
     parsed = latex.parse_number(latex.cell_text(cell))
@@ -146,7 +154,7 @@ def test_cell_numbers(cell, value, std, unit):
     assert (parsed.value, parsed.std, parsed.unit) == (pytest.approx(value), None if std is None else pytest.approx(std), unit)
 
 
-@pytest.mark.parametrize("cell", ["see text", "$<$0.1", "1.2.3", "94 ± 2 ± 1", "a1", "OOT"])
+@pytest.mark.parametrize("cell", ["see text", "$<$0.1", "1.2.3", "a1", "OOT", "1-2", "94 ± ± 1"])
 def test_cells_that_are_not_numbers(cell):
     assert latex.parse_number(latex.cell_text(cell)) is None
 

@@ -92,6 +92,35 @@ def test_dry_run_writes_the_spec_and_sends_nothing(reported):
     assert "| not reproduced (better) |" in blocks[1]["text"]
     assert blocks[2] == {"type": "line_plots", "runset_filter_group": "mnist1d-reproduction",
                          "metrics": ["test/acc", "test/loss"], "groupby": ["data", "model"]}
+    # the Report's runset groups by every select key (both are config groups: under config.choices)
+    assert spec["runset_groupby"] == ["config.choices.data", "config.choices.model"]
+    # one report run per paper and stage, in the training runs' project (the default, as they record none)
+    assert spec["id"] == "mnist1d-reproduction-report" and spec["project"] == "workbench" and spec["entity"] is None
+    comparison = json.loads((repro / "comparison.json").read_text())
+    assert spec["config"]["verdicts"] == comparison["summary"]["by_verdict"]
+    assert spec["config"]["claims_reproduced"] == comparison["summary"]["reproduced"]
+    assert spec["tags"][:3] == ["mnist1d", "reproduction", "report"]
+    assert f"{comparison['summary']['by_verdict']['not reproduced']} not reproduced" in spec["tags"]
+
+
+@pytest.mark.integration
+def test_republishing_updates_one_report_run_in_the_project_and_entity_asked_for(reported):
+    root, repro = reported
+    for _ in range(2):
+        proc = workbench(root, "report", "mnist1d", "--publish", "--project", "papers", "--entity", "me")
+        assert proc.returncode == 0, proc.stderr
+    assert "workbench sync mnist1d" in " ".join(proc.stdout.split())
+    offline = sorted((repro / "publish" / "wandb").glob("offline-run-*"))
+    assert len(offline) == 2
+    runs = [next(r["run"] for r in inspect_offline(folder) if r["type"] == "run") for folder in offline]
+    assert [run["run_id"] for run in runs] == ["mnist1d-reproduction-report"] * 2  # `wandb sync` updates one run
+    assert runs[-1]["project"] == "papers" and runs[-1]["entity"] == "me"
+    comparison = json.loads((repro / "comparison.json").read_text())
+    config = runs[-1]["config"]["update"]
+    assert config["paper"] == "mnist1d" and config["stage"] == "reproduction"
+    assert config["verdicts"] == comparison["summary"]["by_verdict"]
+    assert runs[-1]["tags"] == ["mnist1d", "reproduction", "report",
+                                *(f"{n} {v}" for v, n in comparison["summary"]["by_verdict"].items() if n)]
 
 
 @pytest.mark.integration
@@ -121,19 +150,21 @@ def test_wandb_unreachable_falls_back_offline_and_the_local_report_is_written(re
 
 
 def mlflow_client(store: Path):
+    """A client on the project's one store, reproductions/mlflow.db."""
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri=store.resolve().as_uri())
+    return MlflowClient(tracking_uri=f"sqlite:///{store.resolve()}")
 
 
 @pytest.mark.integration
 def test_report_mlflow_logs_claims_and_the_report_files(reported, monkeypatch):
-    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     root, repro = reported
     proc = workbench(root, "report", "mnist1d", "--mlflow")
     assert proc.returncode == 0, proc.stderr
-    client = mlflow_client(repro / "publish" / "mlruns")
-    [run] = client.search_runs([client.get_experiment_by_name("mnist1d-report").experiment_id])
+    client = mlflow_client(root / "reproductions" / "mlflow.db")
+    [run] = client.search_runs([client.get_experiment_by_name("mnist1d").experiment_id],
+                               filter_string="tags.`workbench.job_type` = 'report'")
     assert run.data.metrics["claim/table1.cnn.standard.test_acc"] == pytest.approx(94.0)
     assert run.data.tags["claim/table1.mlp.standard.test_acc"] == "not reproduced"
     assert run.data.tags["direction/table1.mlp.standard.test_acc"] == "better"
@@ -146,13 +177,14 @@ def test_report_mlflow_logs_claims_and_the_report_files(reported, monkeypatch):
 def test_training_run_mirrors_params_metrics_and_artifacts_to_mlflow(project, monkeypatch):
     from conftest import run_dirs
 
-    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     proc = workbench(project, "run", "mnist1d", "debug=fast", "model=logistic", "logger=mlflow")
     assert proc.returncode == 0, proc.stderr
     assert "MLflow mirror disabled" not in proc.stderr
     [run_dir] = run_dirs(project, "prototype")
-    client = mlflow_client(run_dir / "mlruns")
-    [run] = client.search_runs([client.get_experiment_by_name("mnist1d-prototype").experiment_id])
+    client = mlflow_client(project / "reproductions" / "mlflow.db")
+    [run] = client.search_runs([client.get_experiment_by_name("mnist1d").experiment_id],
+                               filter_string="tags.`workbench.job_type` = 'prototype'")
     assert run.data.params["model.name"] == "logistic" and run.data.params["trainer.max_steps"] == "20"
     local = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     for record in local:
@@ -176,3 +208,22 @@ def test_a_broken_mlflow_store_warns_once_and_never_raises(tmp_path, capsys):
     mirror.summary({"status": "completed"})
     mirror.finish(0)
     assert capsys.readouterr().err.count("MLflow mirror disabled") == 1
+
+
+def test_the_report_run_goes_where_most_of_its_training_runs_went(tmp_path):
+    import yaml
+
+    from conftest import REPO
+    from workbench.report.publish import logger_options
+
+    repro = tmp_path / "mnist1d"
+    projects = {"runs/reproduction/a": "mine", "runs/reproduction/b": "mine", "evidence/reproduction/c": "other"}
+    for name, project in projects.items():
+        (repro / name).mkdir(parents=True)
+        config = {"logger": {"wandb": {"project": project, "entity": None, "mode": "offline"}}}
+        (repro / name / "config.yaml").write_text(yaml.safe_dump(config))
+    comparison = {"claims": [{"runs": [{"run": name} for name in projects]}]}
+    options = logger_options(REPO / "papers" / "mnist1d", repro, comparison, "wandb")
+    assert options["project"] == "mine"  # recorded by most runs, over the config's "workbench"
+    assert options["log_model"] is False  # from the paper's composed logger=wandb config
+    assert logger_options(tmp_path / "no-paper", repro, {"claims": []}, "wandb") == {}

@@ -265,12 +265,15 @@ def test_report_is_identical_when_generated_twice(project):
     paper_dir, repro = project
     first = write_report(paper_dir, repro)
     md_first = (repro / "REPORT.md").read_bytes()
-    figures_first = {p.name: p.read_bytes() for p in (repro / "figures").glob("*.png")}
+    html_first = (repro / "report.html").read_bytes()
+    figures_first = {p.name: p.read_bytes() for p in (repro / "figures").glob("*")}  # PNG and SVG
+    assert any(name.endswith(".svg") for name in figures_first)
     second = write_report(paper_dir, repro)
     first.pop("generated_at"), second.pop("generated_at")
     assert first == second
     assert (repro / "REPORT.md").read_bytes() == md_first
-    assert {p.name: p.read_bytes() for p in (repro / "figures").glob("*.png")} == figures_first
+    assert {p.name: p.read_bytes() for p in (repro / "figures").glob("*")} == figures_first
+    assert (repro / "report.html").read_bytes() == html_first
     assert not [p for p in repro.rglob("*.tmp")]  # atomic writes leave no temp files
 
 
@@ -281,11 +284,20 @@ def test_report_markdown_sections(project):
     assert md.startswith("# Reproduction report: Scaling Down Deep Learning")
     assert "[arXiv:2011.14439v2](https://arxiv.org/abs/2011.14439v2)" in md
     assert "**2 of 3 claims reproduced**" in md
-    assert "| claim | paper | ours (mean ± std, n) | verdict |" in md
-    assert "| `table1.cnn.standard.test_acc` | 94 ± 2% (n=3) | 94 ± 1% (n=3) | **reproduced** |" in md
-    assert "| `table1.mlp.standard.test_acc` | 68 ± 2% (n=3) | 80.5 ± 0.5% (n=3) | **not reproduced (better)** |" in md
+    # the claims as the paper's table 1 lays them out (row, column), with Δ, tolerance and a marked verdict;
+    # a row label the row above has is left blank, as in the paper
+    assert "### Table 1" in md
+    assert "|  | row | column | paper | ours (mean ± std, n) | Δ | tolerance | verdict |" in md
+    assert "| ✅ | MNIST-1D | CNN | 94 ± 2% | 94 ± 1% (n=3) | 0% | ±4% | **reproduced** |" in md
+    assert "| ❌ |  | CNN | 68 ± 2% | 80.50 ± 0.50% (n=3) | +12.5% | ±4% | **not reproduced (better)** |" in md
     assert "from 6 completed run(s) (seeds 0, 1, 2) at stage `reproduction`, commit `abc1234`." in md
-    assert "| `table1.cnn.standard.test_loss` | 0.2 (n=3) | 0.2 ± 0 (n=3) | **reproduced** |" in md
+    assert "| ✅ |  | CNN | 0.2 | 0.2 ± 0 (n=3) | 0 (×1) | ±0.05 | **reproduced** |" in md  # a loss: × ours / paper
+    # the headline, the table, the figures; the details below them
+    order = ["## Claims", "## Paper vs ours", "## Learning curves", "## Error analysis", "## Claim details",
+             "## Deviations from the paper", "## Runs excluded", "## How to re-run"]
+    assert [md.index(title) for title in order] == sorted(md.index(title) for title in order)
+    assert "- `table1.cnn.standard.test_acc`: “table1.cnn.standard.test_acc \\| 94.0” (arXiv 2011.14439, table 1" in md
+    assert "paper 94 ± 2% (n=3); tolerance ±4% (2 × paper std)" in md
     # candidates are listed, not compared
     assert "## Not yet confirmed" in md and "`table1.gru.standard.test_acc`" in md
     # the diverged run and its message; the incomplete folders
@@ -406,11 +418,14 @@ def test_report_html_is_one_self_contained_page_with_the_table_and_figures(proje
 
     paper_dir, repro = project
     write_report(paper_dir, repro)
+    text = (repro / "report.html").read_text()
     page = Page()
-    page.feed((repro / "report.html").read_text())
-    assert "table1.cnn.standard.test_acc" in page.cells and "reproduced" in page.cells
+    page.feed(text)
+    assert "MNIST-1D" in page.cells and "CNN" in page.cells and "reproduced" in page.cells  # the paper's row and column
     assert "not reproduced (better)" in page.cells
+    assert 'title="claim table1.cnn.standard.test_acc"' in text and "<code>table1.cnn.standard.test_acc</code>" in text
     pngs = sorted((repro / "figures").glob("*.png"))
     assert pngs and len(page.images) == len(pngs)
-    assert all(src.startswith("data:image/png;base64,") for src in page.images)  # readable offline
+    assert all(src.startswith("data:image/svg+xml;base64,") for src in page.images)  # readable offline, sharp in print
+    assert {p.with_suffix(".svg").name for p in pngs} == {p.name for p in (repro / "figures").glob("*.svg")}
     assert page.links == []  # nothing fetched from elsewhere

@@ -1,4 +1,5 @@
-"""report.html in a real browser (headless Chromium): the claims table and every figure show.
+"""report.html in a real browser (headless Chromium): the claims table and every figure show, the
+details are folded below the figures, the verdicts are coloured badges, and the page prints.
 
 `make test` installs Debian's chromium first (Makefile target `browser`); this test is skipped
 only when no chromium can be found.
@@ -6,6 +7,8 @@ only when no chromium can be found.
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import shutil
 import subprocess
@@ -83,3 +86,48 @@ def test_the_screenshot_shows_the_table_and_coloured_figures(tmp_path, report_ht
     saturation = pixels.max(axis=2) - pixels.min(axis=2)
     rows_with_colour = np.nonzero((saturation > 80).sum(axis=1) > 20)[0]
     assert len(rows_with_colour) > 150  # the blue arXiv link alone is about 15 rows
+
+
+# Measures, inside the page, what a reader sees first and what is folded; written to the body as JSON.
+LAYOUT_PROBE = """<script>
+window.addEventListener("load", () => {
+  const top = el => el.getBoundingClientRect().top + window.scrollY;
+  const table = document.querySelector("table.claims");
+  const badge = cls => getComputedStyle(document.querySelector(".badge." + cls)).backgroundColor;
+  const details = [...document.querySelectorAll("details")];
+  const height = () => document.querySelector("main").getBoundingClientRect().height;
+  const folded = height();
+  const hiddenItems = [...document.querySelectorAll("details li")].filter(li => !li.checkVisibility());
+  details.forEach(d => d.open = true);
+  document.body.dataset.probe = JSON.stringify({
+    tableTop: top(table), tableBottom: top(table) + table.getBoundingClientRect().height,
+    firstFigureTop: top(document.images[0]), details: details.length,
+    summaries: details.map(d => d.querySelector("summary").textContent),
+    hiddenItems: hiddenItems.length, folded: folded, unfolded: height(),
+    reproduced: badge("v-reproduced"), notReproduced: badge("v-not-reproduced"),
+  });
+});
+</script>"""
+
+
+def test_the_table_comes_first_then_the_figures_and_the_details_are_folded(tmp_path, report_html):
+    probed = tmp_path / "probed.html"
+    probed.write_text(report_html.read_text().replace("</body>", LAYOUT_PROBE + "\n</body>"))
+    proc = browse(tmp_path, probed, "--virtual-time-budget=5000", "--dump-dom")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    seen = json.loads(html.unescape(re.search(r'data-probe="([^"]*)"', proc.stdout).group(1)))
+    assert seen["tableTop"] < 700  # the headline is short: the claims table starts on the first screen
+    assert seen["tableBottom"] < seen["firstFigureTop"]  # then the figures
+    assert {"Claim details", "Deviations from the paper", "Runs excluded", "Provenance"} <= set(seen["summaries"])
+    assert seen["hiddenItems"] >= 3  # every claim's details is in the page, folded away
+    assert seen["unfolded"] > seen["folded"] + 300
+    # verdicts are coloured badges (Okabe-Ito tints), not bold text alone
+    assert seen["reproduced"] == "rgb(217, 242, 233)" and seen["notReproduced"] == "rgb(249, 220, 204)"
+
+
+def test_the_page_prints_to_pdf(tmp_path, report_html):
+    pdf = tmp_path / "report.pdf"
+    proc = browse(tmp_path, report_html, "--no-pdf-header-footer", f"--print-to-pdf={pdf}")
+    assert proc.returncode == 0 and pdf.exists(), proc.stderr[-2000:]
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", data)) >= 2

@@ -186,7 +186,7 @@ def test_beyond_the_paper_runs_are_shown_without_a_verdict_and_not_averaged_into
     assert data["claims"][0]["ours"]["mean"] == pytest.approx(94.0)  # the beyond runs are not in it
     md = (repro / "REPORT.md").read_text()
     assert "## Beyond the paper" in md
-    assert "| CNN with 4x more channels | 2 | `test/acc` | 98 ± 1.41 (n=2) |" in md
+    assert "| CNN with 4x more channels | 2 | `test/acc` | 98.0 ± 1.4 (n=2) |" in md
 
 
 # --- bad input ---------------------------------------------------------------------------------

@@ -35,7 +35,8 @@ def assert_no_script(page: str) -> None:
 
 
 def test_hostile_text_in_every_input_is_escaped(tmp_path):
-    claims = [claim("table1.cnn.standard.test_acc", quote=f"CNN {HOSTILE}"), *CLAIMS[1:]]
+    source = {"arxiv": "2011.14439", "table": f"1 {HOSTILE}", "row": f"MNIST {HOSTILE}", "column": HOSTILE}
+    claims = [claim("table1.cnn.standard.test_acc", quote=f"CNN {HOSTILE}", source=source), *CLAIMS[1:]]
     deviations = [{**DEVIATIONS[0], "why": f"see [here](javascript:alert(3)) {HOSTILE}"}]
     paper_dir = write_paper(tmp_path, claims=claims, deviations=deviations)
     (paper_dir / "paper.yaml").write_text(yaml.safe_dump({**PAPER, "title": f"Deep Nets {HOSTILE}"}))
@@ -45,6 +46,8 @@ def test_hostile_text_in_every_input_is_escaped(tmp_path):
     page = (repro / "report.html").read_text()
     assert_no_script(page)
     assert "&lt;script&gt;" in page  # shown as text, so a reader sees what the input said
+    claims_table = page[page.index('<table class="claims">'):]
+    assert "MNIST &lt;img" in claims_table[:claims_table.index("</table>")]  # the paper's row label, escaped
 
 
 def test_safe_links_and_inlined_figures_still_work():

@@ -101,6 +101,32 @@ def test_vectorised_seeds_match_separate_runs_with_clipping_weight_decay_and_sch
         torch.testing.assert_close(mine["rng"]["torch"], ordinary["rng"]["torch"])
 
 
+def test_a_killed_vectorised_seed_resumes_with_the_ordinary_trainer_to_rounding(tmp_path):
+    """The real bound of resuming a vectorised run (README): after its last checkpoint the seed
+    continues with the ordinary one-seed trainer, so the rest of the run rounds as the seed's
+    plain run does, not as the batched kernels did: equal to rounding, not bit for bit."""
+    cfg = TrainerConfig(**CFG)
+    whole = seed_runs(tmp_path, [0, 1])
+    killed = seed_runs(tmp_path, [0, 1])
+    for name, runs, steps in (("whole", whole, 40), ("killed", killed, 20)):
+        for run in runs:
+            run.logger = logger(tmp_path / f"{name}{run.seed}")
+            run.trainer = Trainer(TrainerConfig(**{**CFG, "max_steps": steps}), run.logger,
+                                  tmp_path / f"{name}{run.seed}" / "checkpoints")
+        VectorizedFit(TrainerConfig(**{**CFG, "max_steps": steps}), runs).fit()
+    for uninterrupted, run in zip(whole, killed):
+        seed_everything(run.seed)  # what `workbench resume` does: build the experiment afresh, load last.pt
+        toy = Toy(run.seed)
+        resumed = Trainer(cfg, logger(tmp_path / f"killed{run.seed}"), tmp_path / f"killed{run.seed}" / "checkpoints").fit(
+            toy, resume=True)
+        assert resumed.status == "completed" and resumed.state.step == 40
+        assert resumed.state.first_train_loss == uninterrupted.state.first_train_loss  # the vectorised half, kept
+        assert abs(resumed.state.last_train["loss"] - uninterrupted.state.last_train["loss"]) < 1e-5
+        assert abs(resumed.state.last_eval["test/loss"] - uninterrupted.state.last_eval["test/loss"]) < 1e-5
+        for ours, theirs in zip(toy.model.parameters(), uninterrupted.experiment.model.parameters()):
+            torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=0)
+
+
 def test_models_that_cannot_be_vectorised_say_why():
     cfg = TrainerConfig(**CFG)
     gru = nn.Sequential(nn.GRU(4, 3))

@@ -23,6 +23,10 @@ from workbench import read_metrics  # noqa: E402
 
 # (split in metrics.jsonl, label): "train" rows are means over log_every steps, the rest evaluations.
 CURVES = [("train", "train"), ("test", "test")]
+# Okabe and Ito's colour-blind-safe vermillion and blue, as in the report's own figures; seeds by line style
+SPLIT_COLORS = {"train": "#D55E00", "test": "#0072B2"}
+SEED_STYLES = ["-", ":", "-.", (0, (5, 1))]
+KEY_COLOR, OTHER_COLOR = "#D55E00", "#999999"
 
 
 def figures(runs: list[dict[str, Any]]) -> dict[str, Figure]:
@@ -49,17 +53,17 @@ def metric_series(run: dict[str, Any]) -> dict[str, dict[str, list[tuple[int, fl
 def training_curves(runs: list[dict[str, Any]]) -> Figure:
     """Loss (log scale) and accuracy against epoch (log scale), train and test, one line a seed."""
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4))
-    for run in runs:
+    for i, run in enumerate(runs):
         series = metric_series(run)
         for split, label in CURVES:
-            style = "-" if split == "test" else "--"
             for ax, metric in ((loss_ax, "loss"), (acc_ax, "acc")):
                 points = series.get(split, {}).get(metric, [])
                 if points:
                     steps, values = zip(*points)
-                    ax.plot(steps, values, style, label=f"{label} (seed {run.get('seed')})")
+                    ax.plot(steps, values, color=SPLIT_COLORS[split], linestyle=SEED_STYLES[i % len(SEED_STYLES)],
+                            label=f"{label} (seed {run.get('seed')})")
     loss_ax.set_yscale("log")
-    for ax, name in ((loss_ax, "cross-entropy loss"), (acc_ax, "accuracy")):
+    for ax, name in ((loss_ax, "cross-entropy loss (nats, log scale)"), (acc_ax, "accuracy (fraction)")):
         ax.set_xscale("log")
         ax.set_xlabel("epoch (full-batch step)")
         ax.set_ylabel(name)
@@ -77,12 +81,12 @@ def fourier_spectrum(runs: list[dict[str, Any]]) -> Figure:
     for ax, run in zip(axes[:, 0], runs):
         fourier = json.loads((Path(run["path"]) / "analysis.json").read_text(encoding="utf-8"))["fourier"]
         ks, norms, keys = fourier["frequencies"], fourier["embedding_norms"], set(fourier["key_frequencies"])
-        ax.bar(ks, norms, color=["tab:red" if k in keys else "tab:gray" for k in ks])
+        ax.bar(ks, norms, color=[KEY_COLOR if k in keys else OTHER_COLOR for k in ks])
         for k in sorted(keys):
-            ax.annotate(str(k), (k, norms[k - 1]), ha="center", va="bottom", fontsize=8, color="tab:red")
+            ax.annotate(str(k), (k, norms[k - 1]), ha="center", va="bottom", fontsize=8, color=KEY_COLOR)
         ax.set_xlabel("frequency k (w_k = 2πk/p)")
         ax.set_ylabel("‖W_E in cos/sin k‖")
         ax.set_title(f"seed {run.get('seed')}: key frequencies {sorted(keys)} "
-                     f"(fewest holding {fourier['share']:.0%} of the energy; red)")
+                     f"(fewest holding {fourier['share']:.0%} of the energy; vermillion)")
     fig.tight_layout()
     return fig

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-COLORS = {"true": "black", "baseline": "tab:red", "hnn": "tab:blue"}
+# Okabe and Ito's colour-blind-safe vermillion and blue, as in the report's own figures
+COLORS = {"true": "black", "baseline": "#D55E00", "hnn": "#0072B2"}
 TITLES = {"baseline": "Baseline NN", "hnn": "Hamiltonian NN"}
 
 
@@ -84,8 +85,8 @@ def energy_over_time(task: str, pair: dict[str, dict[str, Any]]) -> Figure:
     ax.plot(t, pair["hnn"]["true_energy"], color=COLORS["true"], lw=2, label="ground truth")
     for model in ("baseline", "hnn"):
         ax.plot(np.array(pair[model]["t"]), pair[model]["model_energy"], color=COLORS[model], lw=1.5, label=TITLES[model])
-    ax.set_xlabel("time")
-    ax.set_ylabel("energy H(q, p)")
+    ax.set_xlabel("time t (the task's units)")
+    ax.set_ylabel("total energy H(q, p)")
     q0, p0 = pair["hnn"]["true_path"][0]
     ax.set_title(f"{task}: energy along a rollout from (q, p) = ({q0:.2f}, {p0:.2f})")
     ax.legend(fontsize=8)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from mnist1d.data import get_dataset_args, make_dataset
 
-from workbench import ConfigError, fingerprint, make_optimizer, preserve_rng, require_positive
+from workbench import ConfigError, fingerprint, make_optimizer, preserve_rng, require_batch_fits, require_positive
 
 from .components import accuracy_percent, confusion_matrix
 from .model import build_model
@@ -50,6 +50,7 @@ class MNIST1DClassification:
             raise ConfigError(f"data.seed={data_seed} must be an integer in [0, 2**32)")  # numpy's seed range
         self.x, self.y, self.x_test, self.y_test = load_mnist1d(cfg.data.shuffle_seq, data_seed)
         self.data_fingerprint = fingerprint(self.x, self.y, self.x_test, self.y_test)
+        require_batch_fits(self.batch_size, len(self.x))
         model_options = {k: v for k, v in cfg.model.items() if k != "name"}
         self.model = build_model(cfg.model.name, seq_len=self.x.shape[1], n_classes=N_CLASSES, **model_options)
 

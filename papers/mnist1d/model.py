@@ -17,6 +17,7 @@ from einops import rearrange
 from torch import nn
 
 from .components import conv1d_output_length
+from .fast_gru import gru_recurrence
 from workbench import ConfigError, require_positive
 
 
@@ -97,9 +98,12 @@ class GRU(nn.Module):
     The recurrence is components.gru_cell at each step, in each direction. The weights live in an
     nn.GRU (its layout, names and initialisation, so checkpoints and parameter counts are the
     official code's), but forward writes the recurrence out, both directions at once as a batch
-    of d = 2, instead of calling nn.GRU's fused kernel: the same numbers (test_components checks
-    them against gru_cell in float64), as fast on CPU, and it runs under torch.func.vmap, so
-    several seeds train in one process (trainer.vectorize_seeds).
+    of d = 2, instead of calling nn.GRU's fused kernel, so that it runs under torch.func.vmap and
+    several seeds train in one process (trainer.vectorize_seeds). The input half of every gate,
+    W_i· x_t + b_i·, is computed for all steps at once; only the hidden-state product is in the
+    loop. `readable_recurrence` is that loop in plain tensor ops; by default (`fast = True`) the
+    same equations run as one autograd node with a hand-written backward (fast_gru.py), several
+    times faster on CPU. test_components checks both against gru_cell in float64.
     """
 
     def __init__(self, seq_len: int = 40, n_classes: int = 10, hidden: int = 6):
@@ -107,6 +111,7 @@ class GRU(nn.Module):
         self.hidden = hidden
         self.gru = nn.GRU(input_size=1, hidden_size=hidden, batch_first=True, bidirectional=True)
         self.readout = nn.Linear(seq_len * 2 * hidden, n_classes)
+        self.fast = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: b t → b k
         g = self.gru
@@ -115,23 +120,33 @@ class GRU(nn.Module):
         W_hh = torch.stack([g.weight_hh_l0, g.weight_hh_l0_reverse])  # d (g h) h
         b_ih = torch.stack([g.bias_ih_l0, g.bias_ih_l0_reverse])  # d (g h)
         b_hh = torch.stack([g.bias_hh_l0, g.bias_hh_l0_reverse])  # d (g h)
-        seq = torch.stack([x, x.flip(1)])  # d b t: the backward direction reads the sequence reversed
-        # W_i· x_t + b_i· for every step at once (components.gru_cell's input half)
-        gates_x = seq.unsqueeze(-1) * W_ih[:, None, None, :] + b_ih[:, None, None, :]  # d b t (g h)
-        h = x.new_zeros(2, x.shape[0], self.hidden)  # d b h: zero initial states, as GRUBase
+        # d t b: time-major, so each step's slice is contiguous; the backward direction reads x reversed
+        seq = torch.stack([x.T, x.T.flip(0)])
+        # W_i· x_t + b_i· for every step at once (components.gru_cell's input half), as one batched
+        # outer product: a matrix kernel, where a broadcast product over 18 gate rows is slow on CPU
+        d, t, b = seq.shape
+        gates_x = torch.baddbmm(b_ih.unsqueeze(1), seq.reshape(d, t * b, 1), W_ih.unsqueeze(1)).view(d, t, b, -1)
+        recurrence = gru_recurrence if self.fast else self.readable_recurrence
+        o = recurrence(gates_x, W_hh, b_hh)  # d t b h, the backward direction still in reversed time
+        o = torch.stack([o[0], o[1].flip(0)], dim=2)  # t b d h: [h_t^→ ; h_t^←] at each t
+        return self.readout(rearrange(o, "t b d h -> b (t d h)"))
+
+    @staticmethod
+    def readable_recurrence(gates_x: torch.Tensor, W_hh: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
+        """The hidden states d t b h from zero initial states, one step at a time (gru_cell's hidden half)."""
+        d, steps, b, _ = gates_x.shape
+        h = gates_x.new_zeros(d, b, W_hh.shape[-1])  # d b h: zero initial states, as GRUBase
         outputs = []
-        for t in range(x.shape[1]):
+        for t in range(steps):
             gates_h = torch.baddbmm(b_hh[:, None, :], h, W_hh.transpose(1, 2))  # W_h· h_prev + b_h·: d b (g h)
-            x_r, x_z, x_n = gates_x[:, :, t].chunk(3, dim=-1)
+            x_r, x_z, x_n = gates_x[:, t].chunk(3, dim=-1)
             h_r, h_z, h_n = gates_h.chunk(3, dim=-1)
             r = torch.sigmoid(x_r + h_r)  # reset gate
             z = torch.sigmoid(x_z + h_z)  # update gate
             n = torch.tanh(x_n + r * h_n)  # candidate state
             h = (1 - z) * n + z * h
             outputs.append(h)
-        o = torch.stack(outputs, dim=2)  # d b t h, the backward direction still in reversed time
-        o = torch.stack([o[0], o[1].flip(1)], dim=2)  # b t d h: [h_t^→ ; h_t^←] at each t
-        return self.readout(rearrange(o, "b t d h -> b (t d h)"))
+        return torch.stack(outputs, dim=1)
 
 
 MODELS: dict[str, type[nn.Module]] = {"logistic": Logistic, "mlp": MLP, "cnn": CNN, "gru": GRU}

@@ -17,6 +17,7 @@ from .components import (
     gru_cell,
     shuffle_positions,
 )
+from .fast_gru import gru_recurrence
 from .model import CNN, GRU, MLP, Logistic, build_model
 from workbench import UserError
 
@@ -96,6 +97,55 @@ def test_gru_model_recurrence_matches_cell_loop():
     # The readout sees every step's [forward; backward] output, time-major: 480 features.
     flat = torch.cat([o_ref[:, s, :] for s in range(t)], dim=1)
     torch.testing.assert_close(model(x), flat @ model.readout.weight.T + model.readout.bias)
+
+
+def _gru_output_and_grads(model: GRU, x: torch.Tensor) -> list[torch.Tensor]:
+    model.zero_grad()
+    y = model(x)
+    (y.sin().sum()).backward()  # a loss whose gradient differs at every logit
+    return [y.detach(), *(p.grad.clone() for p in model.parameters())]
+
+
+def test_gru_fast_path_matches_the_readable_recurrence_values_and_gradients():
+    """fast_gru's hand-written backward against autograd through the readable loop, float64."""
+    torch.manual_seed(3)
+    model = GRU(hidden=4).double()
+    x = torch.randn(5, 40, dtype=torch.float64)
+    model.fast = False
+    readable = _gru_output_and_grads(model, x)
+    model.fast = True
+    fast = _gru_output_and_grads(model, x)
+    for ours, ref in zip(fast, readable):
+        torch.testing.assert_close(ours, ref, rtol=0, atol=1e-12)
+
+
+def test_gru_fast_recurrence_passes_gradcheck():
+    gx = torch.randn(2, 6, 3, 9, dtype=torch.float64, requires_grad=True)  # g t b 3h
+    W_hh = torch.randn(2, 9, 3, dtype=torch.float64, requires_grad=True)
+    b_hh = torch.randn(2, 9, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(gru_recurrence, (gx, W_hh, b_hh))
+
+
+def test_gru_fast_path_under_vmap_is_each_seed_alone():
+    """Several seeds' GRUs under torch.func.vmap (trainer.vectorize_seeds), shared and per-seed inputs."""
+    torch.manual_seed(4)
+    models = [GRU(hidden=3).double() for _ in range(3)]
+    params, _ = torch.func.stack_module_state(models)
+    x = torch.randn(3, 4, 40, dtype=torch.float64)
+
+    def one(p: dict, inputs: torch.Tensor) -> torch.Tensor:
+        return torch.func.functional_call(models[0], p, (inputs,))
+
+    for x_dim, inputs in ((None, x[0]), (0, x)):
+        y = torch.func.vmap(one, in_dims=(0, x_dim))(params, inputs)
+        y.sin().sum().backward()
+        for i, model in enumerate(models):
+            ref = _gru_output_and_grads(model, inputs if x_dim is None else inputs[i])
+            torch.testing.assert_close(y[i].detach(), ref[0], rtol=0, atol=1e-12)
+            for (name, _), grad in zip(model.named_parameters(), ref[1:]):
+                torch.testing.assert_close(params[name].grad[i], grad, rtol=0, atol=1e-12)
+        for p in params.values():
+            p.grad = None
 
 
 # ---------------------------------------------------------------- CNN

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from workbench import ConfigError, fingerprint, make_optimizer, require_positive
+from workbench import ConfigError, fingerprint, make_optimizer, require_batch_fits, require_positive
 
 from .components import error_percent, pad_crop_flip, per_pixel_mean, step_lr_factor, synthetic_images
 from .data import load_cifar10
@@ -53,6 +53,7 @@ class CifarClassification:
         x, y, self.x_test, self.y_test = load_data(cfg.data)
         self.data_fingerprint = fingerprint(x, y, self.x_test, self.y_test)
         self.x, self.y, self.x_val, self.y_val = split_validation(x, y, int(cfg.data.val_size), int(cfg.data.split_seed))
+        require_batch_fits(self.batch_size, len(self.x))
         self.mean = per_pixel_mean(self.x) / 255.0  # training images only
         self.model = CifarResNet(require_positive("model.depth", cfg.model.depth), N_CLASSES)
 

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from workbench.errors import ConfigError, UserError
     from workbench.run.attention import attention_payload, capture_attention
     from workbench.run.config import load_config
-    from workbench.run.experiment import Experiment, count_parameters, fingerprint, make_optimizer, require_positive
+    from workbench.run.experiment import (Experiment, count_parameters, fingerprint, make_optimizer, require_batch_fits,
+                                          require_positive)
     from workbench.run.record import read_metrics
     from workbench.run.seeding import preserve_rng, seed_everything
     from workbench.run.trainer import Trainer, TrainerConfig, TrainState, quick_fit
@@ -28,6 +29,7 @@ _PUBLIC = {
     "count_parameters": "workbench.run.experiment",
     "fingerprint": "workbench.run.experiment",
     "make_optimizer": "workbench.run.experiment",
+    "require_batch_fits": "workbench.run.experiment",
     "require_positive": "workbench.run.experiment",
     "load_config": "workbench.run.config",
     "read_metrics": "workbench.run.record",

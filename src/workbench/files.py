@@ -39,9 +39,11 @@ def is_disk_full(exc: BaseException) -> bool:
 
 
 def ensure_writable_folder(path: Path, what: str) -> None:
-    """Create `path` now, so an unwritable or full disk is one clear line before any work starts."""
+    """Create `path` now and a folder in it (as Hydra and every run will), so an unwritable or
+    full disk is one clear line before any work starts."""
     try:
         path.mkdir(parents=True, exist_ok=True)
+        os.rmdir(tempfile.mkdtemp(dir=path, prefix=".writable-"))
     except OSError as exc:
         raise UserError(f"cannot create {what} {path} ({exc.strerror or exc}); choose a writable folder") from None
 

@@ -28,7 +28,10 @@ def examples(n: int) -> int:
     return max(1, int(n * FUZZ_SCALE))
 
 
-KINDS = ("faults_injected", "runs_resumed_exactly", "bad_inputs_tried", "crashes", "partial_files", "secrets_leaked")
+KINDS = ("faults_injected", "runs_resumed_exactly", "bad_inputs_tried", "crashes", "partial_files", "secrets_leaked",
+         "html_injections_tried", "html_injections_escaped", "resumes_refused", "fooled")
+# fooled: a gate shown passed that its own run did not pass, or a resume that went ahead on a
+# checkpoint or config that is not the run's own. Recorded before the assertion that fails on it.
 
 # A small run with many checkpoints: 400 steps of the MLP, a checkpoint every 50 (about 3 s).
 RUN = ("run", "mnist1d", "stage=prototype", "model=mlp", "trainer.max_steps=400", "trainer.eval_every=50",
@@ -42,6 +45,31 @@ def tally(kind: str, n: int = 1, **detail: object) -> None:
         with open(path, "a", encoding="utf-8") as handle:  # one short line per write: appends do not interleave
             handle.write(json.dumps({"kind": kind, "n": n, "test": os.environ.get("PYTEST_CURRENT_TEST", ""),
                                      **{k: str(v) for k, v in detail.items()}}) + "\n")
+
+
+def expect_one_line(call, what: str, names: str | None = None):
+    """call()'s result, or None when it raised one clean UserError (one line, naming `names`);
+    anything else is a crash, tallied and raised."""
+    from workbench.errors import UserError
+
+    tally("bad_inputs_tried", what=what)
+    try:
+        return call()
+    except UserError as exc:
+        message = str(exc)
+        assert "\n" not in message.strip(), message
+        assert names is None or names in message, (names, message)
+        return None
+    except Exception as exc:
+        tally("crashes", input=what, error=repr(exc)[:300])
+        raise
+
+
+def one_line_error(stderr: str) -> str:
+    """The last line of a failed command's stderr, which must be its one `error:` line."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert lines and lines[-1].startswith("error:"), stderr
+    return lines[-1]
 
 
 def crash_check(stderr: str, what: str) -> bool:
@@ -189,5 +217,6 @@ def assert_same_as_reference(run: Path, ref: dict) -> None:
     tally("runs_resumed_exactly")
 
 
-__all__ = ["REPO", "RUN", "assert_same_as_reference", "copy_project", "crash_check", "examples", "finish", "partial_files",
+__all__ = ["REPO", "RUN", "assert_same_as_reference", "copy_project", "crash_check", "examples", "expect_one_line", "finish",
+           "one_line_error", "partial_files",
            "reference", "run_dirs", "sigkill", "start", "summary", "tally", "temp_files", "wait_for_step", "workbench"]

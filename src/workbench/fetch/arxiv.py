@@ -1,43 +1,49 @@
 """arXiv: id parsing, metadata (through the `arxiv` package), PDF/source/BibTeX downloads, cache.
 
-Every request goes through `Http`: a timeout, retries with exponential backoff on 429/5xx and
-connection errors (a server's Retry-After wins), and redirects followed only to the configured
-hosts. Base URLs come from WORKBENCH_ARXIV_URL (abs/pdf/e-print/bibtex) and
+Every request goes through `Http` (fetch/http.py): a timeout, retries with exponential backoff
+on 429/5xx and connection errors (a server's Retry-After wins), and redirects followed only to
+the configured hosts. Base URLs come from WORKBENCH_ARXIV_URL (abs/pdf/e-print/bibtex) and
 WORKBENCH_ARXIV_API_URL (the Atom query endpoint), so tests and mirrors can point elsewhere.
+
+A server that does not answer within WORKBENCH_ARXIV_TIMEOUT seconds (default 30) is given up
+on at once, with a message saying so: a hung server is not retried. Each download is checked to
+be what it should be (a PDF, an e-print archive or LaTeX, BibTeX; not an HTML error page or an
+empty body) before it is cached, and an API answer to be a whole Atom feed (an empty or cut
+one is asked again).
 
 A fetched version is cached in <cache>/arxiv/<id>v<n>/ (cache = WORKBENCH_CACHE, default
 ~/.cache/workbench). An entry is assembled in a temp folder and renamed into place, so a cache
-folder that exists is complete; a second fetch of the same version needs no network.
+folder that exists is complete; a second fetch of the same version needs no network. A damaged
+entry is said to be damaged and downloaded again; `--refresh` with arXiv out of reach uses the
+cached copy, with a warning.
 """
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import json
 import os
 import re
 import shutil
 import tempfile
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 
 from workbench.errors import UserError
+from workbench.fetch.http import (MAX_DOWNLOAD_BYTES, Http, NotWhatWasAsked, Stalled, TruncatedDownload, Unreachable,
+                                  check_download, timeout_message)
+from workbench.fetch.http import parse_retry_after  # noqa: F401 (its home before http.py; tests import it here)
+from workbench.fetch.eprint import looks_like_html
 from workbench.files import atomic_write_json
 
 DEFAULT_BASE_URL = "https://arxiv.org"
 DEFAULT_API_URL = "https://export.arxiv.org/api/query"
-RETRY_STATUSES = {429, 500, 502, 503, 504}
-MAX_REDIRECTS = 5
-MAX_DOWNLOAD_BYTES = 1 << 30  # 1 GiB: no arXiv PDF or e-print comes near it
-USER_AGENT = "workbench (https://github.com/; re-implementing ML papers)"
 
 # New-style ids (0704.0001 onwards: YYMM.NNNN, from 1501 YYMM.NNNNN) and old-style
 # archive(.SUBJECT)/YYMMNNN ids, each with an optional version. Anchored, no nested repeats.
@@ -89,86 +95,6 @@ def _valid_new_number(base: str) -> bool:
     return month_ok and len(number) == (5 if yymm >= "1501" else 4)
 
 
-# ---------------------------------------------------------------- HTTP
-
-
-@dataclass
-class Http:
-    """GET with a timeout, bounded retries, backoff and a host allow-list for redirects."""
-
-    allowed_hosts: set[str]
-    timeout: float = 30.0
-    retries: int = 4
-    backoff: float = 1.0           # seconds before the first retry; doubles each time
-    max_wait: float = 120.0        # a Retry-After longer than this is cut to it
-    sleep: Callable[[float], None] = time.sleep
-    session: requests.Session = field(default_factory=requests.Session)
-
-    def get(self, url: str, stream: bool = False) -> requests.Response:
-        """The final response (2xx, 4xx, or the last 5xx after all retries)."""
-        host = urlsplit(url).netloc
-        for attempt in range(self.retries + 1):
-            last_try = attempt == self.retries
-            try:
-                response = self._follow(url, stream)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if last_try:
-                    raise UserError(
-                        f"cannot reach {host} for {url} after {attempt + 1} tries ({type(exc).__name__}); "
-                        "check your network, or fetch offline with --from <file> --id <id>"
-                    ) from None
-                self.sleep(self.delay(attempt, None))
-                continue
-            if response.status_code in RETRY_STATUSES and not last_try:
-                wait = self.delay(attempt, response.headers.get("Retry-After"))
-                response.close()
-                self.sleep(wait)
-                continue
-            return response
-        raise AssertionError("unreachable")
-
-    def delay(self, attempt: int, retry_after: str | None) -> float:
-        """The server's Retry-After (seconds or an HTTP date) if given, else backoff · 2^attempt."""
-        wanted = parse_retry_after(retry_after)
-        if wanted is None:
-            wanted = self.backoff * 2**attempt
-        return min(max(wanted, 0.0), self.max_wait)
-
-    def _follow(self, url: str, stream: bool) -> requests.Response:
-        for _ in range(MAX_REDIRECTS + 1):
-            self._check_host(url)
-            response = self.session.get(url, timeout=self.timeout, stream=stream, allow_redirects=False,
-                                        headers={"User-Agent": USER_AGENT})
-            if not response.is_redirect:
-                return response
-            url = urljoin(url, response.headers["Location"])
-            response.close()
-        raise UserError(f"{url}: more than {MAX_REDIRECTS} redirects; the server is misconfigured, try later")
-
-    def _check_host(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or parts.netloc not in self.allowed_hosts:
-            raise UserError(
-                f"refused to follow a redirect to {url}: {parts.netloc or url} is not one of the configured "
-                f"arXiv hosts ({', '.join(sorted(self.allowed_hosts))}); set WORKBENCH_ARXIV_URL if it is a mirror"
-            )
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return (when - datetime.now(timezone.utc)).total_seconds()
-
-
 # ---------------------------------------------------------------- the arXiv service
 
 
@@ -190,11 +116,16 @@ class Arxiv:
     @classmethod
     def from_env(cls) -> Arxiv:
         """WORKBENCH_ARXIV_URL, WORKBENCH_ARXIV_API_URL, and WORKBENCH_ARXIV_RETRIES /
-        WORKBENCH_ARXIV_BACKOFF (seconds before the first retry) for slow mirrors or impatient tests."""
+        WORKBENCH_ARXIV_BACKOFF (seconds before the first retry) / WORKBENCH_ARXIV_TIMEOUT (seconds
+        a server may stay silent) for slow mirrors or impatient tests."""
         service = cls(base_url=os.environ.get("WORKBENCH_ARXIV_URL", DEFAULT_BASE_URL),
                       api_url=os.environ.get("WORKBENCH_ARXIV_API_URL", DEFAULT_API_URL))
         service.http.retries = int(_env_number("WORKBENCH_ARXIV_RETRIES", service.http.retries))
         service.http.backoff = _env_number("WORKBENCH_ARXIV_BACKOFF", service.http.backoff)
+        timeout = _env_number("WORKBENCH_ARXIV_TIMEOUT", service.http.timeout)
+        if timeout == 0:
+            raise UserError("WORKBENCH_ARXIV_TIMEOUT=0 would give up before any answer; give seconds, e.g. 30")
+        service.http.timeout = timeout
         return service
 
     def metadata(self, paper_id: ArxivId) -> dict[str, Any]:
@@ -208,6 +139,8 @@ class Arxiv:
             results = list(client.results(arxiv.Search(id_list=[str(paper_id)], max_results=1)))
         except arxiv.HTTPError as exc:
             raise UserError(f"arXiv API answered HTTP {exc.status} for {paper_id} ({self.api_url}); try again later") from None
+        except arxiv.ArxivError as exc:  # an answer the package could not use (an empty page where one was promised)
+            raise UserError(f"arXiv API gave an unusable answer for {paper_id} ({type(exc).__name__}); try again later") from None
         missing = UserError(f"arXiv has no paper '{paper_id}'; check the id at {self.base_url}/abs/{paper_id}")
         if not results:
             raise missing
@@ -216,8 +149,9 @@ class Arxiv:
         except UserError:  # the API's error entries (id .../api/errors#...) are not papers
             raise missing from None
 
-    def download(self, url: str, dest: Path, what: str) -> None:
-        """Stream url to dest through a temp file; a short or failed body leaves nothing at dest."""
+    def download(self, url: str, dest: Path, what: str) -> str:
+        """Stream url to dest through a temp file; a short or failed body leaves nothing at dest.
+        Returns the answer's Content-Type."""
         for attempt in range(self.http.retries + 1):
             response = self.http.get(url, stream=True)
             try:
@@ -226,7 +160,9 @@ class Arxiv:
                 if response.status_code != 200:
                     raise UserError(f"downloading the {what} from {url} failed: HTTP {response.status_code}; try again later")
                 _stream_to_file(response, dest, what, self.progress)
-                return
+                return response.headers.get("Content-Type", "")
+            except Stalled:
+                raise Unreachable(timeout_message(urlsplit(url).netloc, url, self.http.timeout)) from None
             except TruncatedDownload as exc:
                 if attempt == self.http.retries:
                     raise UserError(f"the {what} from {url} arrived truncated {attempt + 1} times ({exc}); try again later") from None
@@ -261,24 +197,59 @@ class MissingOnArxiv(Exception):
     """A 404 for a file a paper may legitimately lack (BibTeX, source)."""
 
 
-class TruncatedDownload(Exception):
-    pass
-
-
 class _ArxivSession:
-    """What arxiv.Client needs of a requests.Session (`get`), answered through our Http."""
+    """What arxiv.Client needs of a requests.Session (`get`), answered through our Http. An
+    answer that is not a whole Atom feed (empty, cut short, an HTML page) or a feed with no
+    entry at all is asked again: arXiv's API gives such answers when busy. A feed that keeps
+    saying "0 results" is handed on (the package reports no paper)."""
+
+    EMPTY_FEED_RETRIES = 2  # a mistyped id is also an empty feed: do not keep its user waiting long
 
     def __init__(self, http: Http) -> None:
         self.http = http
 
     def get(self, url: str, **_: Any) -> requests.Response:
-        return self.http.get(url)
+        problem = ""
+        for attempt in range(self.http.retries + 1):
+            response = self.http.get(url)
+            if response.status_code != 200:
+                return response  # arxiv.Client turns it into HTTPError
+            problem = feed_problem(response)
+            if not problem or problem == "no entry" and attempt >= self.EMPTY_FEED_RETRIES:
+                return response
+            if attempt < self.http.retries:
+                self.http.sleep(self.http.delay(attempt, None))
+        raise UserError(f"arXiv's API ({urlsplit(url).netloc}) answered with {problem} {self.http.retries + 1} times; "
+                        f"it may be busy: try again later")
+
+
+def feed_problem(response: requests.Response) -> str:
+    """What is wrong with an API answer ('' when it is a whole Atom feed with entries)."""
+    try:
+        body = response.content
+    except (requests.exceptions.ChunkedEncodingError, requests.ConnectionError):
+        return "a cut-short feed"
+    expected = response.headers.get("Content-Length")
+    if expected and expected.isdigit() and len(body) != int(expected):
+        return "a cut-short feed"
+    if not body.strip():
+        return "an empty body"
+    if looks_like_html(body[:2048]) or b"<feed" not in body[:4096]:
+        return "something that is not an Atom feed (an HTML page?)"
+    if not body.rstrip().endswith(b"</feed>"):
+        return "a cut-short feed"
+    if b"<entry" not in body:
+        total = re.search(rb"totalResults[^>]*>\s*(\d+)\s*<", body)
+        return "no entry" if total is None or total.group(1) == b"0" else "a feed without the entry it counted"
+    return ""
 
 
 def metadata_from_result(result: Any, base_url: str) -> dict[str, Any]:
+    """The paper's metadata with arxiv.org's own links, whichever server answered: a mirror
+    (WORKBENCH_ARXIV_URL) is recorded apart, under `mirror`, so no generated file cites it."""
     short = result.get_short_id()
     paper_id = parse_id(short)
-    return {
+    meta = {
         "arxiv_id": paper_id.base,
         "version": paper_id.version,
         "title": result.title,
@@ -290,9 +261,12 @@ def metadata_from_result(result: Any, base_url: str) -> dict[str, Any]:
         "primary_category": result.primary_category,
         "doi": result.doi or None,
         "journal_ref": result.journal_ref or None,
-        "abs_url": f"{base_url}/abs/{paper_id}",
-        "pdf_url": f"{base_url}/pdf/{paper_id}",
+        "abs_url": f"{DEFAULT_BASE_URL}/abs/{paper_id}",
+        "pdf_url": f"{DEFAULT_BASE_URL}/pdf/{paper_id}",
     }
+    if base_url.rstrip("/") != DEFAULT_BASE_URL:
+        meta["mirror"] = base_url.rstrip("/")
+    return meta
 
 
 def _stream_to_file(response: requests.Response, dest: Path, what: str, progress: bool) -> None:
@@ -318,6 +292,8 @@ def _stream_to_file(response: requests.Response, dest: Path, what: str, progress
                     handle.write(chunk)
                     bar.update(task, advance=len(chunk))
             except (requests.exceptions.ChunkedEncodingError, requests.ConnectionError) as exc:
+                if "timed out" in str(exc):  # the server went silent mid-body: hung, not flaky
+                    raise Stalled(response.url) from None
                 raise TruncatedDownload(f"connection dropped after {received} bytes: {type(exc).__name__}") from None
             if total is not None and received != total:
                 raise TruncatedDownload(f"got {received} of {total} bytes")
@@ -363,16 +339,42 @@ def sha256_file(path: Path) -> str:
 
 def read_cache_entry(folder: Path) -> CachedPaper | None:
     """None for a missing, foreign or damaged entry (a damaged one is re-downloaded)."""
+    entry, _ = read_cache_entry_or_problem(folder)
+    return entry
+
+
+def read_cache_entry_or_problem(folder: Path) -> tuple[CachedPaper | None, str | None]:
+    """The entry, or None and what is wrong with it (None as well when there is no entry)."""
+    if not folder.exists():
+        return None, None
     try:
         record = json.loads((folder / "entry.json").read_text(encoding="utf-8"))
         entry = CachedPaper(folder, record["metadata"], dict(record["files"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        entry.paper_id  # noqa: B018 (metadata without an id or version is damage too)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return None, f"entry.json is unreadable ({type(exc).__name__})"
     for name, digest in entry.files.items():
         path = folder / name
-        if not path.is_file() or sha256_file(path) != digest:
-            return None
-    return entry
+        if not path.is_file():
+            return None, f"{name} is missing"
+        if sha256_file(path) != digest:
+            return None, f"{name} does not match its checksum"
+    return entry, None
+
+
+def damaged_entries(paper_id: ArxivId, root: Path) -> list[tuple[Path, str]]:
+    """Cache folders of this paper (of its version, when given) that are there but damaged."""
+    if paper_id.version is not None:
+        folders = [root / paper_id.folder_name]
+    else:
+        prefix = ArxivId(paper_id.base).folder_name + "v"
+        folders = sorted(f for f in root.iterdir() if f.name.startswith(prefix)) if root.is_dir() else []
+    found = []
+    for folder in folders:
+        _, problem = read_cache_entry_or_problem(folder)
+        if problem is not None:
+            found.append((folder, problem))
+    return found
 
 
 def cached_versions(paper_id: ArxivId, root: Path | None = None) -> list[CachedPaper]:
@@ -397,16 +399,31 @@ def fetch_to_cache(paper_id: ArxivId, service: Arxiv | None = None, refresh: boo
     the latest version (and downloads it if it is new).
     """
     root = cache_root()
+    versions = cached_versions(paper_id, root) if paper_id.version is None else []
     if paper_id.version is not None:
         entry = read_cache_entry(root / paper_id.folder_name)
         if entry is not None:
             say(f"using the cached copy of {paper_id} ({entry.dir})")
             return entry
-    elif not refresh and (versions := cached_versions(paper_id, root)):
+    elif not refresh and versions:
         say(f"using the cached copy of {versions[-1].paper_id} ({versions[-1].dir}); --refresh checks arXiv for a newer version")
         return versions[-1]
+    damaged = damaged_entries(paper_id, root)
+    for folder, problem in damaged:
+        say(f"the cached copy in {folder} is damaged ({problem}); downloading it again")
     service = service or Arxiv.from_env()
-    meta = service.metadata(paper_id)
+    say(f"asking arXiv ({urlsplit(service.api_url).netloc}) about {paper_id}; a silent server is given "
+        f"{service.http.timeout:g} s")
+    try:
+        meta = service.metadata(paper_id)
+    except Unreachable as exc:
+        if versions:  # --refresh offline: the newest cached copy is still a good answer
+            say(f"warning: {exc}; using the cached copy of {versions[-1].paper_id} ({versions[-1].dir}) instead")
+            return versions[-1]
+        if damaged:
+            raise UserError(f"the cached copy in {damaged[0][0]} is damaged ({damaged[0][1]}) and arXiv cannot be "
+                            f"reached to download it again: {exc}") from None
+        raise
     exact = ArxivId(meta["arxiv_id"], meta["version"])
     if paper_id.version is not None and exact.version != paper_id.version:
         raise UserError(f"arXiv answered {exact} when asked for {paper_id}; check the version at {service.base_url}/abs/{paper_id.base}")
@@ -428,15 +445,21 @@ def _download_entry(paper_id: ArxivId, meta: dict[str, Any], service: Arxiv, roo
     try:
         files: dict[str, str] = {}
         say(f"downloading {paper_id}: {meta['title']}")
-        service.download(service.pdf_url(paper_id), staging / "paper.pdf", "PDF")
+        pdf_url = service.pdf_url(paper_id)
+        check_download(staging / "paper.pdf", service.download(pdf_url, staging / "paper.pdf", "PDF"), "pdf", pdf_url)
         try:
-            service.download(service.eprint_url(paper_id), staging / "eprint", "source")
+            url = service.eprint_url(paper_id)
+            check_download(staging / "eprint", service.download(url, staging / "eprint", "source"), "source", url)
         except MissingOnArxiv:
             say(f"arXiv has no source for {paper_id}; the folder gets the PDF only (no LaTeX, no claim candidates)")
         try:
-            service.download(service.bibtex_url(paper_id), staging / "paper.bib", "BibTeX")
+            url = service.bibtex_url(paper_id)
+            check_download(staging / "paper.bib", service.download(url, staging / "paper.bib", "BibTeX"), "bibtex", url)
         except MissingOnArxiv:
             say(f"arXiv has no BibTeX for {paper_id}; paper.yaml's bibtex stays empty")
+        except NotWhatWasAsked as exc:  # the paper is whole without it
+            (staging / "paper.bib").unlink(missing_ok=True)
+            say(f"warning: arXiv's BibTeX for {paper_id} is {exc.found}, not BibTeX; paper.yaml's bibtex stays empty")
         for path in sorted(staging.iterdir()):
             files[path.name] = sha256_file(path)
         atomic_write_json(staging / "entry.json", {"metadata": meta, "files": files,

@@ -27,6 +27,9 @@ import yaml
 
 from workbench.fetch import eprint
 from workbench.fetch import latex
+from workbench.fetch.checklist import PaperItems, no_source_items, paper_items, section_numbers
+from workbench.fetch.frontmatter import code_url, paper_title
+from workbench.fetch.recipe import RecipeEntry, read_recipe, recipe_yaml, reproduction_yaml
 from workbench.fetch.arxiv import ArxivId, CachedPaper, fetch_to_cache, parse_id, sha256_file
 from workbench.errors import UserError
 from workbench.files import atomic_write_json, atomic_write_text
@@ -37,7 +40,7 @@ BACKUPS = ".workbench-backup"
 NAME = re.compile(r"[a-z][a-z0-9_]*")
 # paper.yaml keys that come from arXiv and are refreshed on every fetch; the user owns the rest.
 ARXIV_FIELDS = ("arxiv_id", "version", "title", "authors", "year", "published", "updated", "primary_category",
-                "doi", "journal_ref", "abs_url", "pdf_url", "abstract", "bibtex", "files", "fetched_at")
+                "doi", "journal_ref", "abs_url", "pdf_url", "mirror", "abstract", "bibtex", "files", "fetched_at")
 
 
 @dataclass
@@ -57,6 +60,7 @@ class Fetched:
     written: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     backup: Path | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -85,10 +89,13 @@ def fetch_paper(root: Path, id_text: str | None, name: str | None = None, from_f
     else:
         material = _cached_material(fetch_to_cache(paper_id, refresh=refresh, say=say))
     try:
-        return _scaffold(root, material, folder, name, force)
+        done = _scaffold(root, material, folder, name, force)
     except OSError as exc:
         where = exc.filename or root / "papers"
         raise UserError(f"cannot write {where} ({exc.strerror}); free some space or check permissions, then fetch again") from None
+    if done.warnings:  # one line, however many bounds the reader hit
+        say("warning: " + "; ".join(done.warnings))
+    return done
 
 
 def fetch_root(say: Callable[[str], None] = print) -> Path:
@@ -104,7 +111,13 @@ def fetch_root(say: Callable[[str], None] = print) -> Path:
         return here
 
 
+MAX_NAME = 64  # a folder name, a Python package name and part of every run's W&B name
+
+
 def check_name(name: str) -> None:
+    if len(name) > MAX_NAME:
+        raise UserError(f"--name is {len(name)} characters long; a paper folder name has at most {MAX_NAME} "
+                        f"(e.g. hnn or mnist1d)")
     if not NAME.fullmatch(name) or keyword.iskeyword(name):
         raise UserError(
             f"--name '{name}' is not a valid paper folder name; use lowercase letters, digits and "
@@ -168,6 +181,7 @@ def _local_material(path: Path, paper_id: ArxivId) -> Material:
 
 
 def _scaffold(root: Path, material: Material, existing: Path | None, name: str | None, force: bool) -> Fetched:
+    _canonical_links(material.meta)
     papers_dir = root / "papers"
     papers_dir.mkdir(exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=papers_dir, prefix=".fetch-", suffix=".tmp"))
@@ -184,9 +198,11 @@ def _scaffold(root: Path, material: Material, existing: Path | None, name: str |
             name, target = existing.name, existing
         arxiv = _arxiv_label(meta)
         result = Fetched(name, target, arxiv, meta["title"], existing is None, len(reading.sections),
-                         len(reading.tables), reading.n_candidates, reading.n_unparsed, reading.source_kind)
+                         len(reading.tables), reading.n_candidates, reading.n_unparsed, reading.source_kind,
+                         warnings=reading.warnings)
         files = _generated_files(name, meta, reading)
-        paper_yaml = _paper_yaml(target / "paper.yaml", name, meta, staging / "paper", existing is not None)
+        paper_yaml = _paper_yaml(target / "paper.yaml", name, meta, staging / "paper", existing is not None,
+                                 reading.code_url)
         if existing is None:
             for rel, text in files.items():
                 _write_new(staging / rel, text)
@@ -202,6 +218,18 @@ def _scaffold(root: Path, material: Material, existing: Path | None, name: str |
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return result
+
+
+def _canonical_links(meta: dict[str, Any]) -> None:
+    """arxiv.org's links in every file written, even for a cache entry a mirror filled; the mirror
+    that served it is kept apart, under `mirror`."""
+    label = _arxiv_label(meta)
+    for key, kind in (("abs_url", "abs"), ("pdf_url", "pdf")):
+        url = meta.get(key)
+        canonical = f"https://arxiv.org/{kind}/{label}"
+        if url and url != canonical and "mirror" not in meta:
+            meta["mirror"] = url.split(f"/{kind}/")[0]
+        meta[key] = canonical
 
 
 def _check_target_free(target: Path) -> None:
@@ -229,6 +257,11 @@ class Reading:
     tables: list[latex.TableResult] = field(default_factory=list)
     source_kind: str = "none"
     main_tex: str | None = None
+    warnings: list[str] = field(default_factory=list)  # bounds the reader hit, one line each
+    recipe: list[RecipeEntry] = field(default_factory=list)
+    items: PaperItems = field(default_factory=no_source_items)
+    code_url: str | None = None
+    cited_sections: dict[tuple[str, int], str] = field(default_factory=dict)  # (file, line) → section number
 
     @property
     def n_candidates(self) -> int:
@@ -261,17 +294,27 @@ def _build_paper_dir(material: Material, paper_dir: Path) -> Reading:
 
 
 def _read_latex(paper_dir: Path, reading: Reading) -> None:
-    source = paper_dir / "source"
-    main = eprint.find_main_tex(source)
-    if main is None:
+    found = latex.read_source(paper_dir / "source")
+    if found.main_tex is None:
         return
-    reading.main_tex = main.relative_to(source).as_posix()
-    doc, reading.sections, reading.tables = latex.read_document(eprint.flatten(main, source))
-    reading.title = latex.title(doc)
+    reading.main_tex, reading.title, reading.warnings = found.main_tex, found.title, found.warnings
+    reading.sections, reading.tables = found.sections, found.tables
+    if found.document is not None:
+        _read_prose(found.document, reading)
     atomic_write_json(paper_dir / "tables.json", {
         "main_tex": reading.main_tex,
         "tables": [{k: v for k, v in asdict(t).items() if k != "span"} for t in reading.tables],
     })
+
+
+def _read_prose(doc: latex.Document, reading: Reading) -> None:
+    """The recipe, the official code and the checklist's items from the paper's own text."""
+    reading.title = paper_title(doc) or reading.title
+    reading.recipe = read_recipe(doc)
+    code = code_url(doc)
+    reading.code_url = code[0] if code else None
+    reading.items = paper_items(doc, reading.sections, reading.tables, reading.recipe, code)
+    reading.cited_sections = section_numbers(doc, reading.sections)
 
 
 def _generated_files(name: str, meta: dict[str, Any], reading: Reading) -> dict[str, str]:
@@ -279,8 +322,8 @@ def _generated_files(name: str, meta: dict[str, Any], reading: Reading) -> dict[
     values = {
         "name": name, "title": meta["title"], "arxiv": _arxiv_label(meta),
         "authors": ", ".join(meta.get("authors") or []) or "(authors unknown)",
-        "abs_url": meta.get("abs_url") or "", "sections": _section_items(reading),
-        "n_candidates": str(reading.n_candidates),
+        "abs_url": meta.get("abs_url") or "", "n_candidates": str(reading.n_candidates),
+        **asdict(reading.items), "n_recipe": str(len(reading.recipe)),
     }
     files = {}
     template_root = resources.files("workbench") / "templates" / "paper"
@@ -290,6 +333,9 @@ def _generated_files(name: str, meta: dict[str, Any], reading: Reading) -> dict[
             text = text.replace("{{" + key + "}}", value)
         files[rel] = text
     files["claims.yaml"] = claims_yaml(meta, reading)
+    files["recipe.yaml"] = recipe_yaml(reading.recipe, meta["title"], _arxiv_label(meta))
+    if reading.recipe:
+        files["conf/stage/reproduction.yaml"] = reproduction_yaml(reading.recipe, reading.cited_sections)
     return files
 
 
@@ -303,17 +349,6 @@ def _template_paths(folder: Any, prefix: str = "") -> list[str]:
     return sorted(paths)
 
 
-def _section_items(reading: Reading) -> str:
-    if not reading.sections:
-        return "- [ ] **Sections.** (no LaTeX source was read; list the paper's sections here)"
-    lines = []
-    for s in reading.sections:
-        indent = "  " * (s.level - 1)
-        label = f"{s.number} {s.title}".strip()
-        lines.append(f"{indent}- [ ] **{label}.** ({s.file}:{s.line})")
-    return "\n".join(lines)
-
-
 def claims_yaml(meta: dict[str, Any], reading: Reading) -> str:
     arxiv = _arxiv_label(meta)
     entries = [latex.candidate_claim(c, arxiv) for t in reading.tables for c in t.candidates]
@@ -325,7 +360,9 @@ def claims_yaml(meta: dict[str, Any], reading: Reading) -> str:
         "# `workbench claims <paper> --confirm <id>`) or status: rejected. Only confirmed claims are\n"
         "# compared in reports.\n"
     )
-    body = yaml.safe_dump({"claims": entries}, sort_keys=False, allow_unicode=True, width=120)
+    # the C emitter when libyaml is there: the pure-Python one takes seconds for a few hundred claims
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    body = yaml.dump({"claims": entries}, Dumper=dumper, sort_keys=False, allow_unicode=True, width=120)
     unparsed = [u for t in reading.tables for u in t.unparsed]
     if unparsed:
         body += "\n# Cells that could not be read as numbers (check them by hand):\n"
@@ -334,7 +371,8 @@ def claims_yaml(meta: dict[str, Any], reading: Reading) -> str:
     return header + body
 
 
-def _paper_yaml(path: Path, name: str, meta: dict[str, Any], paper_dir: Path, exists: bool) -> str:
+def _paper_yaml(path: Path, name: str, meta: dict[str, Any], paper_dir: Path, exists: bool,
+                found_code_url: str | None = None) -> str:
     files = {f"paper/{p.name}": sha256_file(p) for p in sorted(paper_dir.iterdir()) if p.is_file()}
     bib = paper_dir / "paper.bib"
     fresh = {
@@ -350,7 +388,10 @@ def _paper_yaml(path: Path, name: str, meta: dict[str, Any], paper_dir: Path, ex
     if exists:  # what this fetch does not know (an offline --from has no authors) keeps its old value
         fresh = {k: v for k, v in fresh.items() if v not in (None, [], "")}
     data.update(fresh)
-    data.setdefault("code_url", None)  # the official code, if any: the user fills it in
+    if "mirror" not in meta:
+        data.pop("mirror", None)  # this fetch came from arxiv.org itself
+    if not data.get("code_url"):  # the official code the paper links; a value the user set is kept
+        data["code_url"] = found_code_url
     header = f"# Written by `workbench fetch {_arxiv_label(meta)}`; a new fetch refreshes the arXiv fields and keeps the rest.\n"
     return header + yaml.dump(data, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=100)
 

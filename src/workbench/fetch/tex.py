@@ -4,6 +4,7 @@ its sections and title. Every scanner is linear in the input and bounded on brok
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -13,6 +14,9 @@ from workbench.fetch.eprint import SourceLine
 MAX_CELLS = 50_000
 MAX_CELL_CHARS = 300
 MAX_GROUP_CHARS = 20_000  # no caption, title or cell argument is longer; bounds work on broken input
+MAX_TABLES = 2_000        # floats and bare tabulars together; real papers have under 100
+MAX_ROWS = 20_000         # per document
+MAX_NESTING = 100         # tabulars inside a cell, environments inside environments
 
 
 @dataclass
@@ -22,6 +26,11 @@ class Document:
     lines: list[SourceLine]
     text: str = ""
     starts: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # one line per bound the reading hit
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
 
     def __post_init__(self) -> None:
         offset = 0
@@ -92,24 +101,27 @@ def env_end(text: str, name: str, start: int) -> tuple[int, int]:
     return len(text), len(text)
 
 
-def split_top(text: str, separator: str) -> list[tuple[int, str]]:
-    """Split at `separator` outside braces and not escaped; (offset, piece) pairs."""
-    pieces, depth, i, last = [], 0, 0, 0
-    n = len(separator)
-    while i < len(text):
-        if text.startswith(separator, i) and depth == 0:
-            pieces.append((last, text[last:i]))
-            i += n
-            last = i
-            continue
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "{":
+def split_top(text: str, separator: str, limit: int = 0) -> list[tuple[int, str]]:
+    """Split at `separator` outside braces and not escaped; (offset, piece) pairs. With a
+    `limit`, at most that many pieces: the last one holds the rest."""
+    pieces, depth, last = [], 0, 0
+    for match in _split_tokens(separator).finditer(text):
+        token = match.group()
+        if token == separator:
+            if depth == 0:
+                pieces.append((last, text[last:match.start()]))
+                last = match.end()
+                if limit and len(pieces) >= limit - 1:
+                    break
+        elif token == "{":
             depth += 1
-        elif ch == "}":
+        elif token == "}":
             depth = max(0, depth - 1)
-        i += 1
     pieces.append((last, text[last:]))
     return pieces
+
+
+@functools.lru_cache(maxsize=8)
+def _split_tokens(separator: str) -> re.Pattern:
+    """What split_top looks at: braces, escaped characters (\\& is no separator) and the separator."""
+    return re.compile(r"\\.|[{}]|" + re.escape(separator), re.DOTALL)

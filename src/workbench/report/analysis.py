@@ -13,9 +13,8 @@ import itertools
 import math
 from typing import Any
 
-from workbench.report.compare import runs_of
 from workbench.report.context import Confusion, Image, ReportContext, WorstExamples
-from workbench.report.figures import new_figure, png
+from workbench.report.figures import PALETTE, new_figure, store
 from workbench.report.format import format_number, slug, text
 from workbench.run.record import RunRecord
 
@@ -26,13 +25,13 @@ MAX_HEADS = 8
 # --- confusion matrices ------------------------------------------------------------------------
 
 
-def confusion_matrices(ctx: ReportContext, pngs: dict[str, bytes]) -> dict[str, Confusion]:
+def confusion_matrices(ctx: ReportContext, files: dict[str, bytes]) -> dict[str, Confusion]:
     """Configuration label -> its summed confusion matrix, for the configurations that have one."""
     found = {}
-    for label, results in ctx.configurations().items():
-        confusion = _sum_confusion(runs_of(results), f"confusion_{slug(label)}.png")
+    for label, runs in ctx.configurations().items():
+        confusion = _sum_confusion(runs, f"confusion_{slug(label)}.png")
         if confusion is not None:
-            pngs[confusion.png] = _confusion_png(confusion, label)
+            store(files, confusion.png, _confusion_figure(confusion, label), tight=False)
             found[label] = confusion
     return found
 
@@ -75,7 +74,7 @@ def _valid_matrix(data: Any) -> tuple[list[list[int]] | None, list[str]]:
     return matrix, names
 
 
-def _confusion_png(confusion: Confusion, label: str) -> bytes:
+def _confusion_figure(confusion: Confusion, label: str) -> Any:
     k = len(confusion.class_names)
     fig, ax = new_figure(max(4.0, 0.45 * k + 2), max(3.5, 0.45 * k + 1.5))
     image = ax.imshow(confusion.matrix, cmap="Blues")
@@ -92,7 +91,7 @@ def _confusion_png(confusion: Confusion, label: str) -> bytes:
             ax.text(j, i, str(value), ha="center", va="center", fontsize=7,
                     color="white" if value > peak / 2 else "black")
     fig.subplots_adjust(left=0.1, right=0.98, bottom=0.1, top=0.93)  # fixed: tight_layout costs a third
-    return png(fig, tight=False)
+    return fig
 
 
 # --- worst examples ----------------------------------------------------------------------------
@@ -101,8 +100,8 @@ def _confusion_png(confusion: Confusion, label: str) -> bytes:
 def _first_analysis_with(ctx: ReportContext, key: str) -> list[tuple[str, RunRecord, Any]]:
     """(configuration label, run, analysis[key]) for the lowest-seed run of each configuration that has it."""
     found = []
-    for label, results in ctx.configurations().items():
-        for run in sorted(runs_of(results), key=lambda r: (r.seed is None, r.seed or 0)):
+    for label, runs in ctx.configurations().items():
+        for run in sorted(runs, key=lambda r: (r.seed is None, r.seed or 0)):
             data = run.analysis()
             if isinstance(data, dict) and data.get(key) is not None:
                 found.append((label, run, data[key]))
@@ -116,7 +115,7 @@ def _valid_examples(value: Any) -> list[dict[str, Any]] | None:
     return value[:MAX_WORST]
 
 
-def worst_examples(ctx: ReportContext, pngs: dict[str, bytes]) -> list[WorstExamples]:
+def worst_examples(ctx: ReportContext, files: dict[str, bytes]) -> list[WorstExamples]:
     """Up to MAX_WORST examples per configuration, drawn when every one has a numeric "input"."""
     found = []
     for label, run, value in _first_analysis_with(ctx, "worst_examples"):
@@ -128,7 +127,7 @@ def worst_examples(ctx: ReportContext, pngs: dict[str, bytes]) -> list[WorstExam
         name = None
         if all(_signal(e) is not None for e in examples) and examples:
             name = f"worst_{slug(label)}.png"
-            pngs[name] = _worst_png(examples, label)
+            store(files, name, _worst_figure(examples, label))
         found.append(WorstExamples(label, where, examples, name))
     return found
 
@@ -140,21 +139,21 @@ def _signal(example: dict[str, Any]) -> list[float] | None:
     return None
 
 
-def _worst_png(examples: list[dict[str, Any]], label: str) -> bytes:
+def _worst_figure(examples: list[dict[str, Any]], label: str) -> Any:
     cols = min(4, len(examples))
     rows = math.ceil(len(examples) / cols)
     fig, _ = new_figure(2.6 * cols, 1.9 * rows)
     fig.clear()
     for i, e in enumerate(examples):
         ax = fig.add_subplot(rows, cols, i + 1)
-        ax.plot(_signal(e), color="#1f77b4", linewidth=1)
+        ax.plot(_signal(e), color=PALETTE[0], linewidth=1)
         confidence = e.get("confidence")
         shown = f" ({format_number(100 * confidence)}%)" if isinstance(confidence, (int, float)) else ""
         ax.set_title(f"#{text(e.get('index'))}: {text(e['true'])} → {text(e['predicted'])}{shown}", fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(f"{label or 'all runs'}: most confidently wrong (true → predicted)", fontsize=9)
-    return png(fig)
+    return fig
 
 
 # --- attention maps ----------------------------------------------------------------------------
@@ -177,7 +176,7 @@ def _valid_attention(value: Any) -> tuple[str, list[str], list[list[list[float]]
     return str(value.get("title") or ""), [str(t) for t in tokens], maps
 
 
-def attention_maps(ctx: ReportContext, pngs: dict[str, bytes]) -> list[Image]:
+def attention_maps(ctx: ReportContext, files: dict[str, bytes]) -> list[Image]:
     """One figure per configuration whose analysis.json holds attention maps, a panel per head."""
     images = []
     for label, run, value in _first_analysis_with(ctx, "attention"):
@@ -187,12 +186,12 @@ def attention_maps(ctx: ReportContext, pngs: dict[str, bytes]) -> list[Image]:
             ctx.warnings.append(f"{where}: 'attention' is not {{title, tokens, maps: heads × query × key}}; left out")
             continue
         name = f"attention_{slug(label)}.png"
-        pngs[name] = _attention_png(*parsed, label)
+        store(files, name, _attention_figure(*parsed, label))
         images.append(Image(f"{label or 'all runs'}: {parsed[0]} (from `{where}`)", name))
     return images
 
 
-def _attention_png(title: str, tokens: list[str], maps: list[list[list[float]]], label: str) -> bytes:
+def _attention_figure(title: str, tokens: list[str], maps: list[list[list[float]]], label: str) -> Any:
     heads = maps[:MAX_HEADS]
     n, m = len(heads[0]), len(tokens)
     size = max(2.2, min(5.0, 0.3 * m + 1.0))
@@ -207,4 +206,4 @@ def _attention_png(title: str, tokens: list[str], maps: list[list[list[float]]],
         ax.set_title(f"head {h}", fontsize=8)
         ax.set_xlabel("key", fontsize=7)
     fig.suptitle(f"{label or 'all runs'}: {title}" if title else (label or "attention"), fontsize=9)
-    return png(fig)
+    return fig

@@ -56,17 +56,19 @@ class ReportContext:
         """A run as the report names it: its evidence folder, relative to the reproduction folder."""
         return f"{EVIDENCE}/{run_name(run.path)}"
 
-    def configurations(self) -> dict[str, list[ClaimResult]]:
-        """Results grouped by their select (the configuration they ran), sorted by its label."""
-        groups: dict[str, list[ClaimResult]] = defaultdict(list)
-        for result in self.results:
-            groups[config_label(result.claim.select)].append(result)
-        return dict(sorted(groups.items()))
+    def configurations(self, metric: str | None = None) -> dict[str, list[RunRecord]]:
+        """The averaged runs of each configuration (a claim side's select), sorted by its label; with
+        `metric`, of the sides that read it. A relative claim's versus runs count under their own select."""
+        groups: dict[str, dict[str, RunRecord]] = defaultdict(dict)
+        for side in (side for result in self.results for side in result.sides):
+            if metric is None or side.metric == metric:
+                groups[config_label(side.select)].update({run_name(r.path): r for r in side.runs})
+        return {label: [runs[k] for k in sorted(runs)] for label, runs in sorted(groups.items())}
 
 
 @dataclass
 class Image:
-    """A figure as REPORT.md shows it: its caption and its file name in figures/."""
+    """A figure as REPORT.md shows it: its caption and its PNG's name in figures/ (its SVG beside it)."""
 
     caption: str
     png: str
@@ -95,9 +97,10 @@ class WorstExamples:
 
 @dataclass
 class Figures:
-    """Every figure of a report: the PNG bytes by file name, and what each section shows."""
+    """Every figure of a report: the bytes of each file in figures/ (name.png and name.svg), and what each
+    section shows (by PNG name)."""
 
-    pngs: dict[str, bytes] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
     curves: dict[str, str] = field(default_factory=dict)  # metric -> png name
     analyses: dict[str, Confusion] = field(default_factory=dict)  # configuration label -> confusion
     paper_vs_ours: list[Image] = field(default_factory=list)  # captioned by metric

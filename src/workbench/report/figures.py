@@ -1,7 +1,7 @@
 """The report's figures from metrics and claims, and the matplotlib helpers every figure uses.
 
 - learning curves: per claimed metric, the mean ± std over seeds of each configuration against
-  the step, from metrics.jsonl, with the paper's values dashed;
+  the step, from metrics.jsonl, with the paper's values dashed black;
 - paper vs ours per value claim: the paper's value ± its std, our mean with the 90% and 95%
   intervals the verdict rests on, and the tolerance band, one figure per metric;
 - sweeps: a numeric override with 3+ values across the runs the report names
@@ -12,33 +12,46 @@
   "path" (Path of the run folder), "config", "summary", "seed" and "status"; its metrics.jsonl
   rows come from `workbench.read_metrics(run)`.
 
-Each function stores its PNGs in `pngs` (file name -> bytes) and returns what its REPORT.md
-section shows. A PNG carries no version stamp, so the same runs give the same bytes.
+Each function stores each figure as a 200 dpi PNG and an SVG in `files` (file name -> bytes) and
+returns what its REPORT.md section shows. Neither carries a version stamp or a random id, so the
+same runs give the same bytes. The axes name metrics in words with the claims' unit; positive
+values spanning more than two decades get a log axis, where a spread is drawn as the range the
+seeds reached (never below zero); a metric that does not change over steps gets no curve; the
+paper's values are dashed black; the colours are Okabe and Ito's colour-blind-safe palette.
 """
 
 from __future__ import annotations
 
 import io
-import itertools
 import math
 import sys
+import textwrap
 import traceback
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from workbench.claims.schema import tolerance_width
 from workbench.files import shown_path
 from workbench.project import load_paper_module
-from workbench.report.compare import ClaimResult, is_beyond_paper, runs_of
+from workbench.report.compare import ClaimResult, is_beyond_paper
 from workbench.report.context import Image, ReportContext
-from workbench.report.format import slug
+from workbench.report.format import axis_label, config_label, metric_name, slug, text
+from workbench.report.headline import table_title
 from workbench.report.stats import summarize
 from workbench.run.record import RunRecord
 
-VERDICT_COLORS = {"reproduced": "#2ca02c", "not reproduced": "#d62728", "inconclusive": "#ff7f0e",
-                  "not comparable": "#9467bd", "missing": "#7f7f7f"}
+# Okabe & Ito's colour-blind-safe palette (black left out: it is the paper's); verdicts use the same colours.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442")
+PAPER_STYLE = {"color": "black", "linestyle": "--", "linewidth": 1.2}
+VERDICT_COLORS = {"reproduced": "#009E73", "not reproduced": "#D55E00", "inconclusive": "#E69F00",
+                  "not comparable": "#CC79A7", "missing": "#999999"}
+MAX_LINES = 4  # configurations in one learning-curve panel; past it, small multiples
+MAX_LABEL = 60  # characters of a claim's label beside its row
+LOG_SPAN = 100.0  # positive values spanning more than two decades get a log axis
+DPI = 200
 NOT_SWEPT = ("seed", "stage", "debug", "logger", "paths", "hydra", "trainer.threads", "trainer.progress",
              "trainer.device")
 
@@ -56,33 +69,56 @@ def new_figure(width: float, height: float) -> tuple[Any, Any]:
     return fig, fig.add_subplot(1, 1, 1)
 
 
-def png(fig: Any, tight: bool = True) -> bytes:
-    """The figure as PNG bytes, the same bytes for the same figure."""
-    buf = io.BytesIO()
+def store(files: dict[str, bytes], png_name: str, fig: Any, tight: bool = True) -> None:
+    """The figure as figures/<name>.png (200 dpi) and figures/<name>.svg, the same bytes for the same figure."""
+    import matplotlib
+
     if tight:
         fig.tight_layout()
-    # no version stamp: stable bytes; light compression: encoding is a tenth of the report's time
-    fig.savefig(buf, format="png", metadata={"Software": None}, pil_kwargs={"compress_level": 1})
+    # no version stamp and fixed SVG ids: stable bytes; light PNG compression: encoding is most of a report's time
+    with matplotlib.rc_context({"svg.hashsalt": "workbench", "svg.fonttype": "none"}):
+        files[png_name] = _saved(fig, "png", metadata={"Software": None}, dpi=DPI, pil_kwargs={"compress_level": 1})
+        files[png_name.removesuffix(".png") + ".svg"] = _saved(fig, "svg", metadata={"Date": None, "Creator": None})
+
+
+def _saved(fig: Any, kind: str, **options: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format=kind, **options)
     return buf.getvalue()
 
 
-def palette() -> Iterable[str]:
-    """matplotlib's tab10 colours, round and round."""
-    return itertools.cycle(["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf",
-                            "#e377c2", "#7f7f7f", "#bcbd22"])
+def spans_decades(values: Iterable[float], span: float = LOG_SPAN) -> bool:
+    """Whether values are all positive and span more than two decades: then a log axis shows them."""
+    xs = [v for v in values if math.isfinite(v)]
+    return bool(xs) and min(xs) > 0 and max(xs) / min(xs) > span
+
+
+def colours(labels: Iterable[str]) -> dict[str, str]:
+    """One palette colour per label in sorted order, cycling past seven."""
+    return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(sorted(set(labels)))}
+
+
+def legend_outside(ax: Any) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))  # one entry per label: "paper" is drawn once per configuration
+    if "paper" in unique:
+        unique["paper"] = unique.pop("paper")  # last, after ours
+    ax.legend(unique.values(), unique.keys(), fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
 
 
 # --- learning curves ---------------------------------------------------------------------------
 
 
-def learning_curves(ctx: ReportContext, pngs: dict[str, bytes]) -> dict[str, str]:
-    """One figure per claimed metric that metrics.jsonl has points of; returns metric -> png name."""
+def learning_curves(ctx: ReportContext, files: dict[str, bytes]) -> dict[str, str]:
+    """One figure per claimed metric that changes over steps in metrics.jsonl; returns metric -> png name.
+    A metric logged once, or with one value throughout (grok_epoch), is a scalar: paper vs ours shows it."""
     curves = {}
-    for metric in sorted({r.claim.metric for r in ctx.results}):
-        drawn = _learning_curve_png(ctx, metric)
-        if drawn is not None:
+    for metric in sorted({side.metric for r in ctx.results for side in r.sides}):
+        fig = _learning_curve_figure(ctx, metric)
+        if fig is not None:
             name = f"curve_{slug(metric)}.png"
-            pngs[name], curves[metric] = drawn, name
+            store(files, name, fig)
+            curves[metric] = name
     return curves
 
 
@@ -110,15 +146,33 @@ def _row_metrics(row: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _mean_curve(ctx: ReportContext, runs: list[RunRecord], metric: str) -> tuple[list[float], list[float], list[float]]:
-    """Mean and std (ddof=1; 0 for one seed) over seeds at each step that any seed logged."""
+@dataclass
+class Curve:
+    """A configuration's metric over steps: the mean over seeds, and the band drawn around it."""
+
+    steps: list[float]
+    means: list[float]
+    below: list[float]  # mean − std
+    above: list[float]  # mean + std
+    lowest: list[float]  # min over seeds: a log axis shows the range, never a band below zero
+    highest: list[float]
+    runs: int
+
+    @property
+    def is_scalar(self) -> bool:
+        return len(set(self.steps)) < 2 or len(set(self.means)) < 2
+
+
+def _mean_curve(ctx: ReportContext, runs: list[RunRecord], metric: str) -> Curve:
+    """Mean over seeds at each step any seed logged, with mean ± std (ddof=1) and the min and max."""
     by_step: dict[float, list[float]] = defaultdict(list)
     for run in runs:
         for step, value in _curve(ctx, run, metric):
             by_step[step].append(value)
     steps = sorted(by_step)
     spread = [_mean_std(by_step[s]) for s in steps]
-    return steps, [m for m, _ in spread], [d for _, d in spread]
+    return Curve(steps, [m for m, _ in spread], [m - d for m, d in spread], [m + d for m, d in spread],
+                 [min(by_step[s]) for s in steps], [max(by_step[s]) for s in steps], len(runs))
 
 
 def _mean_std(xs: list[float]) -> tuple[float, float]:
@@ -129,38 +183,101 @@ def _mean_std(xs: list[float]) -> tuple[float, float]:
     return mean, math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (len(xs) - 1))
 
 
-def _learning_curve_png(ctx: ReportContext, metric: str) -> bytes | None:
-    fig, ax = new_figure(9.5, 4.2)
-    colors = iter(palette())
-    plotted = False
-    for label, results in ctx.configurations().items():
-        mine = [r for r in results if r.claim.metric == metric]
-        if not mine:
-            continue
-        runs = runs_of(mine)
-        steps, means, stds = _mean_curve(ctx, runs, metric)
-        color = next(colors)
-        if steps:
-            ax.plot(steps, means, color=color, label=f"{label or 'all runs'} (n={len(runs)})")
-            ax.fill_between(steps, [m - d for m, d in zip(means, stds)], [m + d for m, d in zip(means, stds)],
-                            color=color, alpha=0.2, linewidth=0)
-            plotted = True
-        for claim in sorted({r.claim.id: r.claim for r in mine if r.claim.kind == "value"}.values(), key=lambda c: c.id):
-            ax.axhline(claim.value, color=color, linestyle="--", linewidth=1)
-    if not plotted:
+def _paper_values(ctx: ReportContext, metric: str) -> dict[str, list[float]]:
+    """Configuration label -> the paper's values of the value claims on this metric."""
+    found: dict[str, set[float]] = defaultdict(set)
+    for r in ctx.results:
+        if r.claim.kind == "value" and r.claim.metric == metric:
+            found[config_label(r.claim.select)].add(float(r.claim.value))
+    return {label: sorted(values) for label, values in found.items()}
+
+
+def _unit_of(ctx: ReportContext, metric: str) -> str:
+    """The unit the value claims on a metric give it (a relative claim's unit is its statistic's)."""
+    claims = [r.claim for r in ctx.results if r.claim.metric == metric]
+    units = {c.unit for c in claims if c.kind == "value" and c.unit} or {c.unit for c in claims if c.unit}
+    return units.pop() if len(units) == 1 else ""
+
+
+def _panels(selects: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Panel title -> {configuration label -> its line's label}. Past MAX_LINES configurations, one
+    panel per value of the select key with the fewest values (data=standard | data=shuffled), each
+    line named by the rest of its select, so that a line keeps its colour from panel to panel."""
+    keys = set.intersection(*(set(s) for s in selects.values())) if selects else set()
+    counts = {k: len({text(s[k]) for s in selects.values()}) for k in keys}
+    split = sorted((n, k) for k, n in counts.items() if n >= 2)
+    if len(selects) <= MAX_LINES or not split:
+        return {"": {label: label or "all runs" for label in selects}}
+    key = split[0][1]
+    panels: dict[str, dict[str, str]] = defaultdict(dict)
+    for label, select in selects.items():
+        rest = config_label({k: v for k, v in select.items() if k != key})
+        panels[f"{key}={text(select[key])}"][label] = rest or "all runs"
+    return dict(sorted(panels.items()))
+
+
+def _learning_curve_figure(ctx: ReportContext, metric: str) -> Any | None:
+    curves = {label: _mean_curve(ctx, runs, metric) for label, runs in ctx.configurations(metric).items()}
+    curves = {label: c for label, c in curves.items() if not c.is_scalar}
+    if not curves:
         return None
-    ax.set_xlabel("step")
-    ax.set_ylabel(metric)
-    ax.set_title(f"{metric}: mean ± std over seeds (dashed: paper)")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.grid(alpha=0.3)
-    return png(fig)
+    paper = _paper_values(ctx, metric)
+    selects = {config_label(side.select): side.select for r in ctx.results for side in r.sides}
+    panels = _panels({label: selects.get(label, {}) for label in curves})
+    values = [v for c in curves.values() for v in (*c.lowest, *c.highest)]
+    values += [v for label in curves for v in paper.get(label, [])]
+    log_y = spans_decades(values)
+    log_x = spans_decades(s for c in curves.values() for s in c.steps)
+    fig, _ = new_figure(3.0 + 5.0 * len(panels) if len(panels) > 1 else 9.5, 4.2)
+    fig.clear()
+    axes = [fig.add_subplot(1, len(panels), i + 1) for i in range(len(panels))]
+    colour_of = colours(name for lines in panels.values() for name in lines.values())
+    for ax, (title, lines) in zip(axes, panels.items()):
+        for label, name in sorted(lines.items(), key=lambda kv: kv[1]):
+            _draw_curve(ax, curves[label], paper.get(label, []), colour_of[name], f"{name} (n={curves[label].runs})",
+                        log_y)
+        ax.set_xscale("log" if log_x else "linear")
+        ax.set_yscale("log" if log_y else "linear")
+        ax.set_xlabel("training step" + (" (log scale)" if log_x else ""))
+        if title:
+            ax.set_title(title, fontsize=9)
+        ax.grid(alpha=0.3)
+    _share_y(axes)
+    axes[0].set_ylabel(axis_label(metric, _unit_of(ctx, metric)) + (" (log scale)" if log_y else ""))
+    band = "min–max" if log_y else "± std"
+    title = f"{metric_name(metric)}: mean over seeds, band {band}; dashed black: the paper"
+    if len(axes) > 1:
+        fig.suptitle(title, fontsize=10)
+    else:
+        axes[0].set_title(title, fontsize=10)
+    legend_outside(axes[-1])
+    return fig
+
+
+def _draw_curve(ax: Any, c: Curve, paper: list[float], colour: str, label: str, log_y: bool) -> None:
+    ax.plot(c.steps, c.means, color=colour, linewidth=1.6, label=label)
+    low, high = (c.lowest, c.highest) if log_y else (c.below, c.above)
+    ax.fill_between(c.steps, low, high, color=colour, alpha=0.18, linewidth=0)
+    for value in paper:
+        ax.axhline(value, label="paper", **PAPER_STYLE)
+        ax.annotate("paper", (0.995, value), xycoords=("axes fraction", "data"), xytext=(0, 1.5),
+                    textcoords="offset points", fontsize=7, color=colour, ha="right", va="bottom")
+
+
+def _share_y(axes: list[Any]) -> None:
+    """Panels side by side on one y range, so that their heights compare."""
+    if len(axes) < 2:
+        return
+    low = min(ax.get_ylim()[0] for ax in axes)
+    high = max(ax.get_ylim()[1] for ax in axes)
+    for ax in axes:
+        ax.set_ylim(low, high)
 
 
 # --- paper vs ours -----------------------------------------------------------------------------
 
 
-def paper_vs_ours(ctx: ReportContext, pngs: dict[str, bytes]) -> list[Image]:
+def paper_vs_ours(ctx: ReportContext, files: dict[str, bytes]) -> list[Image]:
     """One figure per claimed metric (and unit), every value claim of it a row."""
     by_metric: dict[tuple[str, str], list[ClaimResult]] = defaultdict(list)
     for result in (r for r in ctx.results if r.claim.kind == "value"):
@@ -168,35 +285,67 @@ def paper_vs_ours(ctx: ReportContext, pngs: dict[str, bytes]) -> list[Image]:
     images = []
     for (metric, unit), results in sorted(by_metric.items()):
         name = f"claims_{slug(metric)}.png"
-        pngs[name] = _paper_vs_ours_png(metric, unit, results)
-        images.append(Image(metric, name))
+        store(files, name, _paper_vs_ours_figure(metric, unit, results))
+        images.append(Image(axis_label(metric, unit), name))
     return images
 
 
-def _paper_vs_ours_png(metric: str, unit: str, results: list[ClaimResult]) -> bytes:
-    fig, ax = new_figure(9.0, 1.2 + 0.45 * len(results))
+def _claim_label(r: ClaimResult) -> str:
+    """A claim as the paper's table names it: "MNIST-1D · CNN"; where it gives neither, the table or section."""
+    parts = [p for p in (r.claim.source.row, r.claim.source.column) if p]
+    where = table_title(r.claim.source.table)
+    label = " · ".join(parts) if parts else (r.claim.id if where == "—" else where)
+    return textwrap.shorten(label, MAX_LABEL, placeholder="…")  # a long label would squeeze the plot away
+
+
+def _extent(results: list[ClaimResult]) -> list[float]:
+    """Every number a paper-vs-ours row draws: the value, its std and band edges, our mean and intervals."""
+    xs = []
+    for r in results:
+        c = r.claim
+        tol = tolerance_width(c)
+        xs += [c.value, c.value - tol, c.value + tol, c.value - (c.std or 0.0), c.value + (c.std or 0.0)]
+        if r.stats is not None:
+            xs.append(r.stats.mean)
+            xs += [x for iv in (r.judgement.interval90, r.judgement.interval95) if iv is not None for x in iv]
+    return [x for x in xs if math.isfinite(x)]
+
+
+def _paper_vs_ours_figure(metric: str, unit: str, results: list[ClaimResult]) -> Any:
+    fig, ax = new_figure(9.0, 1.3 + 0.45 * len(results))
+    positives = [x for x in _extent(results) if x > 0]
+    centres = [r.claim.value for r in results] + [r.stats.mean for r in results if r.stats is not None]
+    judged_on_log = all(r.judgement.scale == "log" for r in results)  # a decade apart is far, for a loss
+    log_x = bool(positives) and spans_decades(centres, 10.0 if judged_on_log else LOG_SPAN)
+    floor = min(positives) / 2 if log_x else -math.inf  # a log axis shows a range reaching zero or below cut here
+
+    def clip(x: float) -> float:
+        return max(x, floor)
+
     for y, r in enumerate(results):
         c = r.claim
         tol = tolerance_width(c)
-        ax.fill_betweenx([y - 0.35, y + 0.35], c.value - tol, c.value + tol, color="#e8e8e8", linewidth=0)
-        ax.errorbar(c.value, y - 0.12, xerr=c.std or 0.0, fmt="s", color="black", capsize=3, markersize=5,
-                    label="paper ± std" if y == 0 else None)
+        ax.fill_betweenx([y - 0.35, y + 0.35], clip(c.value - tol), c.value + tol, color="#e8e8e8", linewidth=0,
+                         label="tolerance band")
+        std = c.std or 0.0
+        ax.hlines(y - 0.12, clip(c.value - std), c.value + std, color="black", linewidth=1.2)
+        ax.plot(c.value, y - 0.12, "s", color="black", markersize=5, label="paper ± std")
         if r.stats is not None:
-            color, mean = VERDICT_COLORS[r.verdict], r.stats.mean
+            colour, mean = VERDICT_COLORS[r.verdict], r.stats.mean
             for interval, width in ((r.judgement.interval95, 1.0), (r.judgement.interval90, 3.0)):
                 if interval is not None and all(math.isfinite(x) for x in interval):
-                    ax.hlines(y + 0.12, interval[0], interval[1], color=color, linewidth=width)
-            ax.plot(mean, y + 0.12, "o", color=color, markersize=5, label=f"ours, {r.verdict}")
-    handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
-    ax.legend(unique.values(), unique.keys(), fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_yticks(range(len(results)), [r.claim.id for r in results], fontsize=8)
+                    ax.hlines(y + 0.12, clip(interval[0]), interval[1], color=colour, linewidth=width)
+            ax.plot(mean, y + 0.12, "o", color=colour, markersize=5, label=f"ours, {r.verdict}")
+    legend_outside(ax)
+    ax.set_yticks(range(len(results)), [_claim_label(r) for r in results], fontsize=8)
     ax.set_ylim(len(results) - 0.5, -0.5)
-    ax.set_xlabel(f"{metric}{' (' + unit + ')' if unit else ''}")
-    ax.set_title("paper vs ours: ours is the mean, its 90% (thick) and 95% (thin) intervals; grey is the band",
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel(axis_label(metric, unit) + (" (log scale)" if log_x else ""))
+    ax.set_title(f"{metric_name(metric)}, paper vs ours: our mean with its 90% (thick) and 95% (thin) intervals",
                  fontsize=9)
     ax.grid(axis="x", alpha=0.3)
-    return png(fig)
+    return fig
 
 
 # --- sweeps ------------------------------------------------------------------------------------
@@ -220,7 +369,7 @@ def _number(value: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def sweeps(ctx: ReportContext, pngs: dict[str, bytes]) -> list[Image]:
+def sweeps(ctx: ReportContext, files: dict[str, bytes]) -> list[Image]:
     """Each claimed metric against each numeric override the named runs set to 3 or more values."""
     runs = [r for r in ctx.listed if r.status == "completed" and r.stage == ctx.stage and not is_beyond_paper(r)]
     overrides = {str(r.path): _overrides(r) for r in runs}
@@ -234,15 +383,16 @@ def sweeps(ctx: ReportContext, pngs: dict[str, bytes]) -> list[Image]:
     images = []
     for key in swept:
         for metric in sorted({r.claim.metric for r in ctx.results}):
-            drawn = _sweep_png(key, metric, runs, overrides)
-            if drawn is not None:
+            fig = _sweep_figure(key, metric, _unit_of(ctx, metric), runs, overrides)
+            if fig is not None:
                 name = f"sweep_{slug(key)}_{slug(metric)}.png"
-                pngs[name] = drawn
+                store(files, name, fig)
                 images.append(Image(f"{metric} against {key}", name))
     return images
 
 
-def _sweep_png(key: str, metric: str, runs: list[RunRecord], overrides: dict[str, dict[str, str]]) -> bytes | None:
+def _sweep_figure(key: str, metric: str, unit: str, runs: list[RunRecord],
+                  overrides: dict[str, dict[str, str]]) -> Any | None:
     """One line per series (the other overrides, seed aside), mean ± std over seeds at each value."""
     series: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
     for run in runs:
@@ -255,27 +405,32 @@ def _sweep_png(key: str, metric: str, runs: list[RunRecord], overrides: dict[str
     if not series:
         return None
     fig, ax = new_figure(8.0, 4.0)
-    xs_all = []
+    colour_of = colours(series)
+    log_x = spans_decades(x for points in series.values() for x in points)
+    log_y = spans_decades(y for points in series.values() for ys in points.values() for y in ys)
     for label, points in sorted(series.items()):
         xs = sorted(points)
-        xs_all += xs
         stats = [summarize(points[x]) for x in xs]
-        ax.errorbar(xs, [s.mean for s in stats], yerr=[s.std for s in stats], marker="o", capsize=3,
-                    label=f"{label or 'all runs'}")
-    if min(xs_all) > 0 and max(xs_all) / min(xs_all) >= 100:
-        ax.set_xscale("log")
+        means = [st.mean for st in stats]
+        # on a log axis mean − std may reach zero: the bar stops at the lowest seed instead
+        low = [max(st.mean - st.std, min(points[x])) if log_y else st.mean - st.std for x, st in zip(xs, stats)]
+        high = [st.mean + st.std for st in stats]
+        ax.errorbar(xs, means, yerr=[[m - lo for m, lo in zip(means, low)], [h - m for m, h in zip(means, high)]],
+                    marker="o", capsize=3, color=colour_of[label], label=f"{label or 'all runs'}")
+    ax.set_xscale("log" if log_x else "linear")
+    ax.set_yscale("log" if log_y else "linear")
     ax.set_xlabel(key)
-    ax.set_ylabel(metric)
-    ax.set_title(f"{metric} against {key}: mean ± std over seeds", fontsize=9)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_ylabel(axis_label(metric, unit) + (" (log scale)" if log_y else ""))
+    ax.set_title(f"{metric_name(metric)} against {key}: mean ± std over seeds", fontsize=9)
+    legend_outside(ax)
     ax.grid(alpha=0.3)
-    return png(fig)
+    return fig
 
 
 # --- the paper's own figures -------------------------------------------------------------------
 
 
-def paper_figures(ctx: ReportContext, pngs: dict[str, bytes]) -> list[Image]:
+def paper_figures(ctx: ReportContext, files: dict[str, bytes]) -> list[Image]:
     """What papers/<name>/figures.py draws; its failures are warnings, never a failed report."""
     path = ctx.paper_dir / "figures.py"
     if not path.is_file():
@@ -300,7 +455,7 @@ def paper_figures(ctx: ReportContext, pngs: dict[str, bytes]) -> list[Image]:
         title = str(title).removesuffix(".png")
         name = f"paper_{slug(title)}.png"
         try:
-            pngs[name] = png(fig, tight=False)  # the paper's layout is the paper's choice
+            store(files, name, fig, tight=False)  # the paper's layout is the paper's choice
         except Exception as exc:
             ctx.warnings.append(f"{where}: figures()[{title!r}] could not be drawn ({type(exc).__name__}: {exc}); left out")
             continue

@@ -9,16 +9,35 @@ from typing import Any
 from workbench.claims.schema import Claim
 
 
-def format_number(x: float | int | None) -> str:
-    """A number for a table: integers as such, else at most 2 decimals from 1 up, 3 significant below."""
+SIGNIFICANT = 3  # every number the report prints, value and spread alike
+
+
+def format_number(x: float | int | None, digits: int = SIGNIFICANT) -> str:
+    """A number as every table of the report prints it: `digits` significant figures ("31.4",
+    "0.0548", "1.2e-05"), exact integers as such (5835 parameters, 94 in the paper), "—" for none."""
     if x is None or isinstance(x, bool) or not math.isfinite(float(x)):
         return "—"
     x = float(x)
     if x.is_integer() and abs(x) < 1e15:
         return str(int(x))
-    if abs(x) >= 1:
-        return f"{x:.2f}".rstrip("0").rstrip(".")
-    return f"{x:.3g}"
+    rounded = float(f"{x:.{digits}g}")
+    if 1e-4 <= abs(rounded) < 1e6:
+        decimals = max(0, digits - 1 - math.floor(math.log10(abs(rounded))))
+        return _without_trailing_zeros(f"{rounded:.{decimals}f}")
+    mantissa, exponent = f"{rounded:.{digits - 1}e}".split("e")
+    return f"{_without_trailing_zeros(mantissa)}e{int(exponent)}"
+
+
+def _without_trailing_zeros(decimal: str) -> str:
+    return decimal.rstrip("0").rstrip(".") if "." in decimal else decimal
+
+
+def signed(x: float | None) -> str:
+    """A difference with its sign: "+0.24", "−1.5" (a true minus sign), "0"."""
+    if x is None or not math.isfinite(x):
+        return "—"
+    shown = format_number(abs(x))
+    return shown if shown == "0" else ("−" if x < 0 else "+") + shown
 
 
 def unit_suffix(unit: str) -> str:
@@ -27,9 +46,48 @@ def unit_suffix(unit: str) -> str:
 
 
 def plus_minus(mean: float, std: float | None, n: int | None, unit: str) -> str:
-    """ "94 ± 2% (n=3)": the std and the count only when known."""
-    shown = format_number(mean) + (f" ± {format_number(std)}" if std is not None else "") + unit_suffix(unit)
-    return shown + (f" (n={n})" if n else "")
+    """ "94 ± 2% (n=3)", "31.371 ± 0.055% (n=5)"; "94 ± —% (n=1)": one run has no spread; the std
+    and the count only when known. A spread prints to 2 significant figures and its mean to the
+    same decimal place, so the two read at one precision."""
+    if n == 1:
+        shown = f"{format_number(mean)} ± —"
+    elif std is None:
+        shown = format_number(mean)
+    else:
+        shown = " ± ".join(same_precision(mean, std))
+    return shown + unit_suffix(unit) + (f" (n={n})" if n else "")
+
+
+def same_precision(mean: float, std: float) -> tuple[str, str]:
+    """(mean, std) rounded to the std's second significant figure; integers, a zero spread and
+    numbers too small or large for fixed decimals print as format_number does."""
+    plain = (format_number(mean), format_number(std))
+    if not (math.isfinite(mean) and math.isfinite(std)) or float(mean).is_integer() and float(std).is_integer():
+        return plain
+    if not (1e-4 <= std < 1e6 and abs(mean) < 1e6 and (mean == 0 or abs(mean) >= 1e-4)):
+        return plain
+    decimals = max(0, 1 - math.floor(math.log10(std)))
+    return f"{mean:.{decimals}f}", f"{std:.{decimals}f}"
+
+
+# Words of metric keys as a reader says them: "test/acc" → "test accuracy".
+METRIC_WORDS = {
+    "acc": "accuracy", "err": "error", "loss": "loss", "mse": "MSE", "mae": "MAE", "rmse": "RMSE", "nll": "NLL",
+    "ppl": "perplexity", "rel": "relative", "l2": "L2", "l1": "L1", "trainset": "train", "val": "validation",
+    "n": "number of", "freqs": "frequencies", "lr": "learning rate", "fourier": "Fourier",
+}
+
+
+def metric_name(metric: str) -> str:
+    """A metric key in words: "test/acc" → "test accuracy", "trainset/memorise_epoch" → "train memorise epoch"."""
+    words = re.split(r"[/_.\s]+", metric.strip())
+    return " ".join(METRIC_WORDS.get(w.lower(), w) for w in words if w) or metric
+
+
+def axis_label(metric: str, unit: str = "") -> str:
+    """An axis label: the metric in words and its unit, "test accuracy (%)" (not "key frequencies (frequencies)")."""
+    name = metric_name(metric)
+    return name + (f" ({unit})" if unit and not name.endswith(unit) else "")
 
 
 def text(x: Any) -> str:

@@ -7,12 +7,13 @@ commit, the runs and seeds, and the deviations that make claims not comparable o
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 from workbench.claims.schema import Claim, tolerance_width
 from workbench.report.compare import ClaimResult, Excluded, OffRecipe, Side, runs_of
 from workbench.report.context import ReportContext
-from workbench.report.format import (bound_text, cell, config_label, format_number, plus_minus, quote, row, source,
-                                     text, unit_suffix, verdict_label)
+from workbench.report.format import (bound_text, cell, config_label, format_number, metric_name, plus_minus, quote, row,
+                                     signed, source, text, unit_suffix, verdict_label)
 from workbench.report.verdict import VERDICTS
 from workbench.run.record import skip_reason
 
@@ -79,29 +80,151 @@ def deviation_lines(ctx: ReportContext) -> list[str]:
     return lines
 
 
+VERDICT_ICONS = {"reproduced": "✅", "inconclusive": "⚠️", "not reproduced": "❌", "not comparable": "➖", "missing": "❔"}
+TABLE_NOTE = ("Δ is ours − paper (× ours / paper where the claim is judged on the log scale); tolerance is the band "
+              "around the paper's value that counts as reproduced. How verdicts are decided, and each claim's details: "
+              "*Claim details*, below the figures.")
+LEGEND = " · ".join(f"{VERDICT_ICONS[v]} {v}" for v in VERDICTS) + ". " + TABLE_NOTE
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    """One claim as the claims table shows it: plain text, escaped by whoever renders it."""
+
+    claim_id: str
+    labels: tuple[str, ...]  # the paper's row and column (blank where the row above has the same)
+    paper: str
+    ours: str
+    delta: str
+    tolerance: str
+    verdict: str  # one of VERDICTS
+    verdict_text: str  # "not reproduced (worse)", "inconclusive: ~7 seeds would decide"
+    one_run: bool
+
+    @property
+    def icon(self) -> str:
+        return VERDICT_ICONS[self.verdict]
+
+
+@dataclass(frozen=True)
+class ClaimTable:
+    """The claims of one of the paper's tables (or sections), in the paper's order."""
+
+    title: str  # "Table 1", or FROM_THE_TEXT
+    caption: str | None
+    label_names: tuple[str, ...]  # ("row", "column"), ("row",), ("claim",) or ("where", "claim")
+    rows: list[ClaimRow]
+
+
+FROM_THE_TEXT = "From the text"  # claims from a section, a figure or nowhere said: one table, "where" first
+
+
+def claim_tables(ctx: ReportContext) -> list[ClaimTable]:
+    """The results grouped by the numbered table of the paper they come from, in order of first
+    appearance; the claims the paper makes elsewhere (§5.2, a figure) together, each with its place."""
+    groups: dict[str, list[ClaimResult]] = {}
+    for result in ctx.results:
+        table = result.claim.source.table
+        groups.setdefault(table_title(table) if is_numbered(table) else FROM_THE_TEXT, []).append(result)
+    return [_claim_table(title, results) for title, results in groups.items()]
+
+
+def is_numbered(table: int | str | None) -> bool:
+    return table is not None and str(table).strip().isdigit()
+
+
+def table_title(table: int | str | None) -> str:
+    """ "Table 1" for a table's number, the paper's own words otherwise ("§5.2"), "—" for none."""
+    if table is None or str(table).strip() == "":
+        return "—"
+    return f"Table {str(table).strip()}" if is_numbered(table) else " ".join(str(table).split())
+
+
+def _claim_table(title: str, results: list[ClaimResult]) -> ClaimTable:
+    sources = [r.claim.source for r in results]
+    if title == FROM_THE_TEXT:
+        names: tuple[str, ...] = ("where", "claim")
+    else:
+        names = tuple(name for name in ("row", "column") if any(getattr(s, name) for s in sources)) or ("claim",)
+    rows, above = [], ("",) * len(names)
+    for r in results:
+        labels = _labels(r.claim, names)
+        # the row label is left blank under the same row, as a paper's table spans it; the last label always shows
+        shown = tuple("" if i < len(names) - 1 and labels[: i + 1] == above[: i + 1] else label
+                      for i, label in enumerate(labels))
+        rows.append(_claim_row(r, shown))
+        above = labels
+    caption = sources[0].caption if all(s.caption == sources[0].caption for s in sources) else None
+    return ClaimTable(title, caption, names, rows)
+
+
+def _claim_row(r: ClaimResult, labels: tuple[str, ...]) -> ClaimRow:
+    j = r.judgement
+    one_run = r.answered and any(len(side.values) == 1 for side in r.sides)
+    return ClaimRow(r.claim.id, labels, paper_cell(r.claim), ours_cell(r), delta_cell(r), tolerance_cell(r.claim),
+                    r.verdict, verdict_label(j.verdict, j.direction, j.seeds_needed), one_run)
+
+
+def _labels(c: Claim, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The paper's row and column of a claim; a claim without them is named by what it measures."""
+    s = c.source
+    if names == ("where", "claim"):
+        return (table_title(s.table), " · ".join(p for p in (s.row, s.column) if p) or claim_name(c))
+    if names == ("claim",):
+        return (claim_name(c),)
+    return (s.row or claim_name(c), s.column or "—")[: len(names)]
+
+
+def claim_name(c: Claim) -> str:
+    """What a claim measures, in words: "test accuracy", "train memorise epoch < test grok epoch"."""
+    if c.kind == "value":
+        return metric_name(c.metric)
+    if c.kind == "order":
+        return f"{metric_name(c.metric)} < {metric_name(c.versus_metric or c.metric)}"
+    return f"{c.kind} of {metric_name(c.metric)}"
+
+
 def claims(ctx: ReportContext) -> str:
     if not ctx.results:
         return "## Claims\n\nNo confirmed claims yet: confirm them in claims.yaml (`workbench claims <name>`)."
-    rows = [row("claim", "paper", "ours (mean ± std, n)", "verdict"), row("---", "---", "---", "---")]
-    for r in ctx.results:
-        rows.append(row(f"`{r.claim.id}`", paper_cell(r.claim), ours_cell(r), verdict_cell(r)))
-    details = "\n".join(claim_detail(ctx, r) for r in ctx.results)
-    return "## Claims\n\n" + "\n".join(rows) + "\n\n" + RULE + "\n\n" + details
+    blocks = ["## Claims", LEGEND]
+    for table in claim_tables(ctx):
+        header = ["", *table.label_names, "paper", "ours (mean ± std, n)", "Δ", "tolerance", "verdict"]
+        lines = [row(*header), row(":-:", *("---" for _ in table.label_names), "---:", "---:", "---:", "---:", "---")]
+        for r in table.rows:
+            verdict = f"**{r.verdict_text}**" + (" (1 run)" if r.one_run else "")
+            lines.append(row(r.icon, *(cell(label) for label in r.labels), cell(r.paper), cell(r.ours), r.delta,
+                             cell(r.tolerance), verdict))
+        caption = [f"*{cell(table.caption)}*"] if table.caption else []
+        blocks.append("\n\n".join([f"### {cell(table.title)}", *caption, "\n".join(lines)]))
+    return "\n\n".join(blocks)
+
+
+def claim_details(ctx: ReportContext) -> str:
+    """The verdict rule, then every claim: its quote, source, select, tolerance, intervals and seeds."""
+    if not ctx.results:
+        return ""
+    return "## Claim details\n\n" + RULE + "\n\n" + "\n".join(claim_detail(ctx, r) for r in ctx.results)
 
 
 def paper_cell(c: Claim) -> str:
     if c.kind == "value":
-        return plus_minus(c.value, c.std, c.n_seeds, c.unit)
+        return plus_minus(c.value, c.std, None, c.unit)
     low, high = (c.bound.min, c.bound.max) if c.bound is not None else (None, None)
     return bound_text(c.kind, low, high)
 
 
 def ours_cell(r: ClaimResult) -> str:
-    side = side_text(r.side, r.claim.unit)
+    """Our mean ± std (n); a relative claim's statistic and the runs a side, an order's two means."""
     if r.versus is None:
-        return side
-    shown = f"{r.claim.kind} {format_number(r.statistic)}; " if r.statistic is not None else ""
-    return f"{shown}{side} vs {side_text(r.versus, r.claim.unit)}"
+        return side_text(r.side, r.claim.unit)
+    a, b = r.side.stats, r.versus.stats
+    if a is None or b is None:
+        return "—"
+    counts = f"(n={a.n} vs {b.n})"
+    if r.claim.kind == "order":
+        return f"{format_number(a.mean)} vs {format_number(b.mean)}{unit_suffix(r.claim.unit)} {counts}"
+    return f"{r.claim.kind} {format_number(r.statistic)} {counts}"
 
 
 def side_text(side: Side, unit: str) -> str:
@@ -109,10 +232,19 @@ def side_text(side: Side, unit: str) -> str:
     return plus_minus(s.mean, s.std, s.n, unit) if s else "—"
 
 
-def verdict_cell(r: ClaimResult) -> str:
-    j = r.judgement
-    one_run = " (1 run)" if r.answered and any(len(side.values) == 1 for side in r.sides) else ""
-    return f"**{verdict_label(j.verdict, j.direction, j.seeds_needed)}**{one_run}"
+def delta_cell(r: ClaimResult) -> str:
+    """Ours − paper for a value claim, and ours / paper beside it where the verdict is on the log scale."""
+    c = r.claim
+    if c.kind != "value" or r.stats is None:
+        return "—"
+    shown = signed(r.stats.mean - c.value) + unit_suffix(c.unit)
+    if r.judgement.scale == "log" and c.value > 0 and r.stats.mean > 0:
+        shown += f" (×{format_number(r.stats.mean / c.value)})"
+    return shown
+
+
+def tolerance_cell(c: Claim) -> str:
+    return f"±{format_number(tolerance_width(c))}{unit_suffix(c.unit)}" if c.kind == "value" else "—"
 
 
 def claim_detail(ctx: ReportContext, r: ClaimResult) -> str:
@@ -122,7 +254,10 @@ def claim_detail(ctx: ReportContext, r: ClaimResult) -> str:
         head += f", versus `{config_label(r.versus.select) or 'all runs'}` (metric `{r.versus.metric}`)"
     parts = [head]
     if c.kind == "value":
+        parts.append(f"paper {plus_minus(c.value, c.std, c.n_seeds, c.unit)}")
         parts.append(f"tolerance ±{format_number(tolerance_width(c))}{unit_suffix(c.unit)} ({tolerance_kind(c)})")
+    else:
+        parts.append(f"ours {' vs '.join(side_text(side, c.unit) for side in r.sides)}")
     parts.append(f"{j.scale} scale")
     for level, interval in (("90%", j.interval90), ("95%", j.interval95)):
         if interval is not None:
@@ -163,9 +298,9 @@ def not_confirmed(ctx: ReportContext) -> str:
 
 def excluded(ctx: ReportContext) -> str:
     seen: dict[str, tuple[Excluded, str]] = {}
-    for result in ctx.results:
-        for e in result.excluded:
-            seen.setdefault(ctx.shown(e.run), (e, config_label(result.claim.select)))
+    for side in (side for result in ctx.results for side in result.sides):  # a run is labelled by its own side
+        for e in side.excluded:
+            seen.setdefault(ctx.shown(e.run), (e, config_label(side.select)))
     lines = ["## Runs excluded"]
     if seen:
         rows = [row("run", "configuration", "seed", "status", "message"), row("---", "---", "---", "---", "---")]
@@ -186,9 +321,9 @@ def excluded(ctx: ReportContext) -> str:
 
 def off_recipe(ctx: ReportContext) -> str:
     seen: dict[str, tuple[OffRecipe, str]] = {}
-    for result in ctx.results:
-        for o in result.off_recipe:
-            seen.setdefault(ctx.shown(o.run), (o, config_label(result.claim.select)))
+    for side in (side for result in ctx.results for side in result.sides):
+        for o in side.off_recipe:
+            seen.setdefault(ctx.shown(o.run), (o, config_label(side.select)))
     if not seen:
         return ""
     rows = [row("run", "configuration", "seed", "status", "off the recipe"), row("---", "---", "---", "---", "---")]

@@ -1,31 +1,36 @@
-"""report.html: REPORT.md as one self-contained page, readable offline (the figures inlined).
+"""report.html: the report as one self-contained, styled page (templates/report.html.j2, Jinja2).
 
+Above the fold: the headline, the claims table (from headline.claim_tables, verdicts as coloured
+badges) and the figures, inlined as SVG; below them the details, each a <details> element.
 Text in the report comes from inputs nobody vetted (a paper's LaTeX, paper.yaml, claims, run
-folders), so the page never passes raw HTML through: the markdown renderer's raw-HTML rules are
-switched off (a tag shows as text), and a link or image may only point at http(s), a relative
-path or an anchor (no `javascript:`).
+folders), so nothing passes into the page unescaped: the template autoescapes, the markdown
+renderer's raw-HTML rules are switched off (a tag shows as text), and a link or image may only
+point at http(s), a relative path or an anchor (no `javascript:`).
 """
 
 from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from html import escape as escape_html
 from xml.etree.ElementTree import Element
 
+import jinja2
 import markdown as markdown_lib
 from markdown.treeprocessors import Treeprocessor
+from markupsafe import Markup
 
-HTML_STYLE = """
-body { font: 15px/1.5 system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
-table { border-collapse: collapse; margin: 1rem 0; font-size: 14px; }
-th, td { border: 1px solid #ccc; padding: .3rem .6rem; vertical-align: top; }
-th { background: #f3f3f3; }
-img { max-width: 100%; }
-code { background: #f3f3f3; padding: 0 .2rem; }
-pre { background: #f3f3f3; padding: .6rem; overflow-x: auto; }
-"""
+from workbench.report.format import slug
+from workbench.report.headline import TABLE_NOTE, ClaimTable
+from workbench.report.markdown import Section
+from workbench.report.verdict import VERDICTS
+
 SAFE_URL = re.compile(r"^(https?://|#|[A-Za-z0-9_./-]+$)", re.IGNORECASE)
+MIME = {".png": "image/png", ".svg": "image/svg+xml"}
+ENVIRONMENT = jinja2.Environment(loader=jinja2.PackageLoader("workbench.report", "templates"), autoescape=True,
+                                 undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 
 class SafeLinks(Treeprocessor):
@@ -47,12 +52,48 @@ def markdown_to_html(markdown_text: str) -> str:
     return md.convert(markdown_text)
 
 
-def render_html(markdown_text: str, pngs: dict[str, bytes], title: str) -> str:
-    """The markdown as an HTML page; each figures/<name> image becomes a data URI of pngs[name]."""
-    body = markdown_to_html(markdown_text)
-    for name, png in sorted(pngs.items()):
-        data = base64.b64encode(png).decode("ascii")
-        body = body.replace(f'src="figures/{escape_html(name)}"', f'src="data:image/png;base64,{data}"')
-    return (f"<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>{escape_html(title)}</title>\n<style>{HTML_STYLE}</style>\n</head>\n"
-            f"<body>\n{body}\n</body>\n</html>\n")
+@dataclass(frozen=True)
+class PageSection:
+    """A section as the template draws it: its title and anchor, and its body already made safe HTML."""
+
+    title: str
+    anchor: str
+    html: Markup
+    folded: bool
+    claims: bool
+
+
+def render_html(markdown_text: str, images: dict[str, bytes], title: str) -> str:
+    """One markdown text as a styled page; each figures/<name> image becomes a data URI of images[name]
+    (of its SVG where images holds name.svg)."""
+    return render_report_html([Section(markdown_text)], [], images, title)
+
+
+def render_report_html(sections: Sequence[Section], tables: Sequence[ClaimTable], images: dict[str, bytes],
+                       title: str) -> str:
+    """The report's sections as a page: the claims section drawn from `tables`, folded sections in <details>."""
+    shown = [_page_section(s, images) for s in sections]
+    return ENVIRONMENT.get_template("report.html.j2").render(
+        title=title, sections=shown, tables=tables, note=TABLE_NOTE, verdicts=VERDICTS, verdict_class=verdict_class)
+
+
+def verdict_class(verdict: str) -> str:
+    """The CSS class of a verdict's badge: "v-not-reproduced"."""
+    return "v-" + verdict.replace(" ", "-")
+
+
+def _page_section(section: Section, images: dict[str, bytes]) -> PageSection:
+    html = _inline_images(markdown_to_html(section.body), images)
+    anchor = slug(section.title).lower() if section.title else "top"
+    # markdown_to_html escapes every tag of the input and SafeLinks vetted its URLs: the result is safe
+    return PageSection(section.title, anchor, Markup(html), section.folded, section.claims)
+
+
+def _inline_images(html: str, images: dict[str, bytes]) -> str:
+    """figures/<name>.png as a data URI: of name.svg where there is one (sharp at any zoom, and in print)."""
+    for name in sorted(n for n in images if n.endswith(".png")):
+        svg = name.removesuffix(".png") + ".svg"
+        shown = svg if svg in images else name
+        data = base64.b64encode(images[shown]).decode("ascii")
+        html = html.replace(f'src="figures/{escape_html(name)}"', f'src="data:{MIME[shown[-4:]]};base64,{data}"')
+    return html

@@ -1,10 +1,11 @@
 """REPORT.md, section by section, from the report context and its figures.
 
 No clock or host enters it and every list is sorted, so the same runs and claims give the same
-bytes. After the headline and the claims (report/headline.py) it holds the runs left out and
-those off the recipe, the deviations, the cost, the figures, the error analysis, the runs beyond
-the paper (config `data.beyond_paper`: mean ± std of their metrics, never a verdict), the
-warnings about the inputs, provenance and how to re-run (from the averaged runs' overrides.yaml).
+bytes. A reader sees first the headline and the claims table (report/headline.py), then the
+figures and the error analysis; below them the details, which report.html folds: each claim's
+details, the deviations, the runs left out and those off the recipe, the runs beyond the paper
+(config `data.beyond_paper`: mean ± std of their metrics, never a verdict), the cost, the warnings
+about the inputs, provenance and how to re-run (from the averaged runs' overrides.yaml).
 """
 
 from __future__ import annotations
@@ -12,37 +13,69 @@ from __future__ import annotations
 import math
 import shlex
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 
 from workbench.report import headline
 from workbench.report.compare import is_beyond_paper, runs_of
 from workbench.report.context import Confusion, Figures, ReportContext, WorstExamples
-from workbench.report.format import cell, format_number, row, text
+from workbench.report.format import cell, format_number, plus_minus, row, text
 from workbench.report.stats import summarize
 from workbench.run.record import RunRecord
 
 
-def render_markdown(ctx: ReportContext, figs: Figures) -> str:
-    sections = [
-        headline.header(ctx),
-        headline.claims(ctx),
-        headline.not_confirmed(ctx),
-        headline.excluded(ctx),
-        headline.off_recipe(ctx),
-        _deviations(ctx),
-        _cost(ctx),
-        _learning_curves(figs),
+@dataclass(frozen=True)
+class Section:
+    """One section of REPORT.md ("## title" and its body; the header has none); report.html folds the
+    `folded` ones (the details a reader opens when the table and the figures raise a question)."""
+
+    markdown: str
+    folded: bool = False
+    claims: bool = False  # the claims table: report.html draws it from headline.claim_tables, with badges
+
+    @property
+    def title(self) -> str:
+        first = self.markdown.split("\n", 1)[0]
+        return first.removeprefix("## ") if first.startswith("## ") else ""
+
+    @property
+    def body(self) -> str:
+        return self.markdown.split("\n", 1)[1].strip() if self.title else self.markdown
+
+
+def report_sections(ctx: ReportContext, figs: Figures) -> list[Section]:
+    """The headline, the claims table and the figures; then the details, folded in report.html."""
+    shown = [
         _paper_vs_ours(figs),
+        _learning_curves(figs),
         _sweeps(figs),
+        _paper_figures(figs),
         _error_analysis(figs),
         _worst_examples(figs),
         _attention(figs),
-        _paper_figures(figs),
+    ]
+    folded = [
+        headline.claim_details(ctx),
+        _deviations(ctx),
+        _per_class(figs),
+        headline.not_confirmed(ctx),
+        headline.excluded(ctx),
+        headline.off_recipe(ctx),
         _beyond_paper(ctx),
+        _cost(ctx),
         _warnings(ctx),
         _provenance(ctx),
         _rerun(ctx),
     ]
-    return "\n\n".join(s for s in sections if s).rstrip() + "\n"
+    top = [Section(headline.header(ctx)), Section(headline.claims(ctx), claims=bool(ctx.results))]
+    return top + [Section(s) for s in shown if s] + [Section(s, folded=True) for s in folded if s]
+
+
+def render_markdown(ctx: ReportContext, figs: Figures) -> str:
+    return sections_markdown(report_sections(ctx, figs))
+
+
+def sections_markdown(sections: list[Section]) -> str:
+    return "\n\n".join(s.markdown for s in sections).rstrip() + "\n"
 
 
 # --- deviations and cost -----------------------------------------------------------------------
@@ -66,8 +99,7 @@ def _cost(ctx: ReportContext) -> str:
         row("configuration", "runs", "wall time (s)", "steps/s", "parameters", "peak memory (MB)"),
         row("---", "---:", "---:", "---:", "---:", "---:"),
     ]
-    for label, results in configs.items():
-        runs = runs_of(results)
+    for label, runs in configs.items():
         rows.append(row(
             label or "all runs", str(len(runs)),
             *(format_number(_mean_of(runs, key)) for key in ("wall_time_s", "steps_per_s", "params", "peak_memory_mb")),
@@ -85,9 +117,11 @@ def _mean_of(runs: list[RunRecord], key: str) -> float | None:
 
 def _learning_curves(figs: Figures) -> str:
     if not figs.curves:
-        return "## Learning curves\n\nNo metrics.jsonl points for the claimed metrics."
+        return ("## Learning curves\n\nNo claimed metric changes over the steps in metrics.jsonl (a metric logged "
+                "once is in *Paper vs ours*).")
     images = [f"![{metric}](figures/{name})" for metric, name in sorted(figs.curves.items())]
-    intro = "Mean over seeds per configuration; dashed lines are the paper's values."
+    intro = ("Mean over seeds per configuration; dashed black lines are the paper's values. Metrics logged once "
+             "(or constant over steps) are in *Paper vs ours* only.")
     return "## Learning curves\n\n" + intro + "\n\n" + "\n\n".join(images)
 
 
@@ -95,7 +129,9 @@ def _paper_vs_ours(figs: Figures) -> str:
     if not figs.paper_vs_ours:
         return ""
     images = [f"![paper vs ours, {image.caption}](figures/{image.png})" for image in figs.paper_vs_ours]
-    return "## Paper vs ours\n\n" + "\n\n".join(images)
+    intro = ("Each row a claim: the paper's value ± its std (black), the tolerance band (grey), our mean and its "
+             "90% and 95% intervals, coloured by verdict. Every figure is also in figures/ as SVG.")
+    return "## Paper vs ours\n\n" + intro + "\n\n" + "\n\n".join(images)
 
 
 def _sweeps(figs: Figures) -> str:
@@ -105,15 +141,27 @@ def _sweeps(figs: Figures) -> str:
 
 
 def _error_analysis(figs: Figures) -> str:
+    """The confusion matrices as figures; their per-class tables are in _per_class, below the figures."""
     if not figs.analyses:
         return ""
-    blocks = ["## Error analysis"]
-    for label, confusion in sorted(figs.analyses.items()):
-        blocks.append(_confusion_block(label or "all runs", confusion))
+    blocks = ["## Error analysis", "Confusion matrices summed over each configuration's runs; rows are true classes. "
+              "Per-class accuracy: *Error analysis per class*, below."]
+    for label, a in sorted(figs.analyses.items()):
+        label = label or "all runs"
+        notes = "".join(f"\n\nNote: {note}." for note in a.notes)
+        blocks.append(f"### {label}\n\n![confusion matrix, {label}](figures/{a.png}){notes}")
     return "\n\n".join(blocks)
 
 
-def _confusion_block(label: str, a: Confusion) -> str:
+def _per_class(figs: Figures) -> str:
+    if not figs.analyses:
+        return ""
+    blocks = ["## Error analysis per class"]
+    blocks += [_class_table(label or "all runs", a) for label, a in sorted(figs.analyses.items())]
+    return "\n\n".join(blocks)
+
+
+def _class_table(label: str, a: Confusion) -> str:
     rows = [row("class", "samples", "correct", "accuracy (%)", "most often predicted instead"),
             row("---", "---:", "---:", "---:", "---")]
     for i, name in enumerate(a.class_names):
@@ -124,10 +172,7 @@ def _confusion_block(label: str, a: Confusion) -> str:
             cell(name), str(total), str(correct), format_number(100.0 * correct / total) if total else "—",
             f"{cell(a.class_names[worst[1]])} ({worst[0]})" if worst else "—",
         ))
-    lines = [f"### {label}", "", f"Confusion matrix summed over {a.runs} run(s); rows are true classes.",
-             "", f"![confusion matrix, {label}](figures/{a.png})", "", *rows]
-    lines += [f"\nNote: {note}." for note in a.notes]
-    return "\n".join(lines)
+    return "\n".join([f"### {label}", "", f"Summed over {a.runs} run(s).", "", *rows])
 
 
 def _worst_examples(figs: Figures) -> str:
@@ -184,7 +229,7 @@ def _beyond_paper(ctx: ReportContext) -> str:
             values = [v for r in done if (v := r.metric(metric)) is not None and math.isfinite(v)]
             if values:
                 s = summarize(values)
-                rows.append(row(cell(what), str(len(done)), f"`{metric}`", f"{format_number(s.mean)} ± {format_number(s.std)} (n={s.n})"))
+                rows.append(row(cell(what), str(len(done)), f"`{metric}`", plus_minus(s.mean, s.std, s.n, "")))
         if not metrics:
             rows.append(row(cell(what), str(len(done)), "—", "no completed run"))
     intro = ("Runs the paper never made (config `data.beyond_paper`), shown as measured: there is no claim to "

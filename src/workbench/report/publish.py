@@ -1,7 +1,11 @@
 """`workbench report <paper> --publish`: the written report, mirrored to W&B.
 
-One W&B run with job_type=report, in the same group as the paper's training runs
-(`<paper>-<stage>`, as logging.WandbMirror names it), holding:
+One W&B run with job_type=report, in the same project, entity and group as the paper's training
+runs (`<paper>-<stage>`, as tracking/wandb.py names it; project and entity are --project/--entity,
+else what most of the report's runs recorded in logger.wandb, else the paper's logger=wandb config). Its id is
+`<paper>-<stage>-report`, the same at every publish, so re-publishing updates that run. Its config
+holds the paper, stage, commit and verdict counts, its tags the paper, stage and counts
+("8 reproduced"), and it holds:
   - the comparison as a wandb.Table "comparison" (one row per claim),
   - every figures/*.png as a wandb.Image under "figures/<name>",
   - REPORT.md, report.html, comparison.json as one artifact of type "report",
@@ -9,7 +13,8 @@ One W&B run with job_type=report, in the same group as the paper's training runs
     where it is not reproduced), and claims_reproduced / claims_total.
 Offline by default (no key, no network): the run lands in reproductions/<paper>/publish/wandb/ and
 the `wandb sync` command that uploads it is printed. Online only when asked for and a key exists;
-then a W&B Report (wandb-workspaces) with the claims table and learning-curve panels is saved too.
+then a W&B Report (wandb-workspaces) with the claims table and learning-curve panels is saved too,
+its training runs grouped by every key the claims select (model and data: one line per configuration).
 `--dry-run` writes publish/wandb_spec.json (the run's contents and the Report's blocks) and sends
 nothing. The local report is written before any of this, so a W&B failure never loses it.
 """
@@ -17,18 +22,22 @@ nothing. The local report is written before any of this, so a W&B failure never 
 from __future__ import annotations
 
 import json
-import netrc
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.errors import ConfigError
 from workbench.files import atomic_write_text, shown_path
 from workbench.report.format import verdict_label
+from workbench.run import record
+from workbench.tracking.wandb import has_wandb_key
 
 TABLE_COLUMNS = ["claim", "metric", "unit", "paper_value", "paper_std", "paper_n", "ours_mean", "ours_std",
                  "ours_n", "ci95_low", "ci95_high", "verdict", "direction", "seeds_needed", "welch_p"]
 ARTIFACT_FILES = ("REPORT.md", "report.html", "comparison.json")
+DEFAULT_PROJECT = "workbench"  # configs/logger/wandb.yaml's, for a paper folder without conf/
 
 
 @dataclass
@@ -42,17 +51,7 @@ class Published:
     report_url: str | None = None
 
 
-def has_wandb_key() -> bool:
-    """WANDB_API_KEY, or an api.wandb.ai entry in ~/.netrc (what `wandb login` writes)."""
-    if os.environ.get("WANDB_API_KEY"):
-        return True
-    try:
-        return netrc.netrc().authenticators("api.wandb.ai") is not None
-    except (OSError, netrc.NetrcParseError):
-        return False
-
-
-def publish_spec(repro_dir: Path, comparison: dict[str, Any], *, project: str = "workbench",
+def publish_spec(repro_dir: Path, comparison: dict[str, Any], *, project: str = DEFAULT_PROJECT,
                  entity: str | None = None) -> dict[str, Any]:
     """Everything publishing sends, as data: the dry run writes it, the real run follows it."""
     paper = comparison["paper"]["name"]
@@ -61,10 +60,17 @@ def publish_spec(repro_dir: Path, comparison: dict[str, Any], *, project: str = 
     figures = sorted(p.name for p in (repro_dir / "figures").glob("*.png"))
     metrics = sorted({c["metric"] for c in comparison["claims"]})
     summary = comparison["summary"]
+    select_keys = sorted({k for c in comparison["claims"] for k in c["select"]})
     return {
         "project": project,
         "entity": entity,
         "run": {"name": f"{paper}-report", "group": group, "job_type": "report"},
+        "id": f"{paper}-{stage}-report",  # stable: publishing again updates this run
+        "config": {"paper": paper, "stage": stage, "arxiv_id": comparison["paper"].get("arxiv_id"),
+                   "commit": comparison.get("commit"), "claims_total": summary["total"],
+                   "claims_reproduced": summary["reproduced"], "verdicts": summary["by_verdict"]},
+        "tags": [paper, stage, "report", *(f"{n} {verdict}" for verdict, n in summary["by_verdict"].items() if n)],
+        "runset_groupby": [wandb_config_key(key, choice_keys(repro_dir, comparison)) for key in select_keys],
         "table": {"key": "comparison", "columns": TABLE_COLUMNS, "rows": table_rows(comparison)},
         "images": [{"key": f"figures/{Path(name).stem}", "file": f"figures/{name}"} for name in figures],
         "artifact": {"name": f"{paper}-report", "type": "report", "files": list(ARTIFACT_FILES)},
@@ -81,11 +87,64 @@ def publish_spec(repro_dir: Path, comparison: dict[str, Any], *, project: str = 
             "blocks": [
                 {"type": "h1", "text": f"{summary['reproduced']} of {summary['total']} claims reproduced"},
                 {"type": "markdown", "text": claims_markdown(comparison)},
-                {"type": "line_plots", "runset_filter_group": group, "metrics": metrics,
-                 "groupby": sorted({k for c in comparison["claims"] for k in c["select"]})},
+                {"type": "line_plots", "runset_filter_group": group, "metrics": metrics, "groupby": select_keys},
             ],
         },
     }
+
+
+def claim_run_folders(repro_dir: Path, comparison: dict[str, Any]) -> list[Path]:
+    """The run folders (under runs/ or evidence/) whose numbers the report used."""
+    names = {run["run"] for c in comparison["claims"] for run in c.get("runs") or [] if run.get("run")}
+    return [repro_dir / name for name in sorted(names)]
+
+
+def choice_keys(repro_dir: Path, comparison: dict[str, Any]) -> set[str]:
+    """The config groups the report's runs chose options of (model, data, stage, ...)."""
+    keys: set[str] = set()
+    for folder in claim_run_folders(repro_dir, comparison):
+        config = record.read_yaml_quietly(folder / record.CONFIG)
+        if isinstance(config, dict) and isinstance(config.get("choices"), dict):
+            keys |= set(config["choices"])
+    return keys
+
+
+def wandb_config_key(select_key: str, groups: set[str]) -> str:
+    """Where a claim's select key sits in a training run's W&B config (claims/schema.py's lookup)."""
+    return f"config.choices.{select_key}" if select_key in groups else f"config.{select_key}"
+
+
+def recorded_logger_options(repro_dir: Path, comparison: dict[str, Any], tracker: str) -> dict[str, Any]:
+    """logger.<tracker> as the report's runs recorded it: per key, the value most of them used."""
+    counts: dict[str, Counter] = {}
+    for folder in claim_run_folders(repro_dir, comparison):
+        config = record.read_yaml_quietly(folder / record.CONFIG)
+        logger = config.get("logger") if isinstance(config, dict) else None
+        options = logger.get(tracker) if isinstance(logger, dict) else None
+        for key, value in (options.items() if isinstance(options, dict) else ()):
+            if isinstance(value, (str, int, float)):  # not tags: a list is no single place
+                counts.setdefault(key, Counter())[value] += 1
+    return {key: counter.most_common(1)[0][0] for key, counter in counts.items()}
+
+
+def configured_logger_options(paper_dir: Path, tracker: str) -> dict[str, Any]:
+    """logger.<tracker> as the paper's config composes with logger=<tracker>; {} without a conf/."""
+    from workbench.run.config import compose_config, resolve_user_config
+
+    if not (paper_dir / "conf").is_dir():
+        return {}
+    try:
+        config = resolve_user_config(compose_config(paper_dir / "conf", [f"logger={tracker}"]))
+    except ConfigError:
+        return {}
+    options = (config.get("logger") or {}).get(tracker)
+    return dict(options) if isinstance(options, dict) else {}
+
+
+def logger_options(paper_dir: Path, repro_dir: Path, comparison: dict[str, Any], tracker: str) -> dict[str, Any]:
+    """Where the training runs went (recorded), else where the paper's config sends them."""
+    configured = {k: v for k, v in configured_logger_options(paper_dir, tracker).items() if v is not None}
+    return {**configured, **recorded_logger_options(repro_dir, comparison, tracker)}
 
 
 def table_rows(comparison: dict[str, Any]) -> list[list[Any]]:
@@ -109,11 +168,15 @@ def claims_markdown(comparison: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def publish(repro_dir: Path, comparison: dict[str, Any], *, online: bool = False, dry_run: bool = False,
-            project: str = "workbench", entity: str | None = None) -> Published:
-    """Publish the report already written in repro_dir. Never raises for W&B trouble: it says so."""
+def publish(repro_dir: Path, comparison: dict[str, Any], *, paper_dir: Path | None = None, online: bool = False,
+            dry_run: bool = False, project: str | None = None, entity: str | None = None) -> Published:
+    """Publish the report already written in repro_dir. Never raises for W&B trouble: it says so.
+
+    project and entity, where not given, are the training runs' (see logger_options)."""
     repro_dir = Path(repro_dir)
-    spec = publish_spec(repro_dir, comparison, project=project, entity=entity)
+    options = logger_options(paper_dir, repro_dir, comparison, "wandb") if paper_dir else {}
+    spec = publish_spec(repro_dir, comparison, project=project or options.get("project") or DEFAULT_PROJECT,
+                        entity=entity or options.get("entity"))
     out_dir = repro_dir / "publish"
     if dry_run:
         path = out_dir / "wandb_spec.json"
@@ -155,8 +218,9 @@ def _init(spec: dict[str, Any], out_dir: Path, mode: str) -> Any:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("WANDB_SILENT", "true")
-    return wandb.init(project=spec["project"], entity=spec["entity"], name=spec["run"]["name"],
-                      group=spec["run"]["group"], job_type=spec["run"]["job_type"], dir=str(out_dir), mode=mode,
+    return wandb.init(project=spec["project"], entity=spec["entity"], name=spec["run"]["name"], id=spec["id"],
+                      resume="allow", group=spec["run"]["group"], job_type=spec["run"]["job_type"],
+                      config=spec["config"], tags=spec["tags"], dir=str(out_dir), mode=mode,
                       settings=wandb.Settings(init_timeout=float(os.environ.get("WANDB_INIT_TIMEOUT", 30))))
 
 
@@ -200,47 +264,13 @@ def _block(wr: Any, spec: dict[str, Any], block: dict[str, Any]) -> Any:
         return wr.H1(text=block["text"])
     if block["type"] == "markdown":
         return wr.MarkdownBlock(text=block["text"])
+    # grouping the runset (not each panel, which takes one key) draws one line per configuration
     runset = wr.Runset(entity=spec["entity"] or "", project=spec["project"], name="training runs",
-                       filters=f"Group = '{block['runset_filter_group']}'")
-    groupby = f"config.choices.{block['groupby'][0]}" if block["groupby"] else None
-    panels = [wr.LinePlot(title=metric, x="Step", y=[metric], groupby=groupby) for metric in block["metrics"]]
+                       filters=f"Group = '{block['runset_filter_group']}'", groupby=spec["runset_groupby"])
+    panels = [wr.LinePlot(title=metric, x="Step", y=[metric]) for metric in block["metrics"]]
     return wr.PanelGrid(runsets=[runset], panels=panels)
 
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else "no message"
-
-
-def publish_report_to_mlflow(repro_dir: Path, comparison: dict[str, Any], tracking_uri: str | None = None) -> str:
-    """A run "report" in experiment <paper>-report: one metric per claim, the report files as artifacts.
-
-    Returns the tracking URI it wrote to. Raises on failure: the caller reports it, the local
-    report is already written.
-    """
-    from mlflow.tracking import MlflowClient
-
-    from workbench.tracking.mlflow import default_tracking_uri
-
-    uri = tracking_uri or default_tracking_uri(repro_dir / "publish")
-    client = MlflowClient(tracking_uri=uri)
-    name = f"{comparison['paper']['name']}-report"
-    found = client.get_experiment_by_name(name)
-    experiment_id = found.experiment_id if found else client.create_experiment(name)
-    run = client.create_run(experiment_id, run_name=name, tags={"workbench.job_type": "report"})
-    run_id = run.info.run_id
-    client.log_param(run_id, "stage", comparison["stage"])
-    for claim in comparison["claims"]:
-        client.set_tag(run_id, f"claim/{claim['id']}", claim["verdict"])
-        if claim.get("direction") and claim["verdict"] == "not reproduced":
-            client.set_tag(run_id, f"direction/{claim['id']}", claim["direction"])
-        if claim["ours"]["mean"] is not None:
-            client.log_metric(run_id, f"claim/{claim['id']}", float(claim["ours"]["mean"]))
-    client.log_metric(run_id, "claims_reproduced", comparison["summary"]["reproduced"])
-    client.log_metric(run_id, "claims_total", comparison["summary"]["total"])
-    for file in ("REPORT.md", "report.html", "comparison.json"):
-        client.log_artifact(run_id, str(repro_dir / file))
-    if (repro_dir / "figures").is_dir():
-        client.log_artifacts(run_id, str(repro_dir / "figures"), artifact_path="figures")
-    client.set_terminated(run_id, "FINISHED")
-    return uri

@@ -2,7 +2,8 @@
 
 Outputs, all in reproductions/<name>/ and all written atomically (temp file, then os.replace):
 comparison.json (versioned, machine-readable), REPORT.md (for people), report.html (the same,
-one self-contained file with the figures inlined), figures/*.png, and evidence/<stage>/<run>/:
+one self-contained styled page with the SVG figures inlined and the details folded), figures/
+(each figure as a 200 dpi PNG and an SVG), and evidence/<stage>/<run>/:
 the files of every run the report names (run/record.py, copy_evidence), so that a fresh clone,
 which has no runs/, regenerates the same report from them.
 The same runs and claims give byte-identical REPORT.md and comparison.json apart from
@@ -21,9 +22,10 @@ from workbench.report import analysis, figures
 from workbench.report.compare import Comparison, is_beyond_paper, listed_runs
 from workbench.report.comparison import answered_on_disk, comparison_dict, dump_json
 from workbench.report.context import Figures, ReportContext
-from workbench.report.html import render_html
+from workbench.report.headline import claim_tables
+from workbench.report.html import render_report_html
 from workbench.report.inputs import judge_paper, runs_found
-from workbench.report.markdown import render_markdown
+from workbench.report.markdown import report_sections, sections_markdown
 from workbench.run.record import EVIDENCE, RunRecord, copy_evidence, evidence_folder, remove_evidence_except, run_name, skip_reason
 
 PAPER_KEYS = ("name", "arxiv_id", "version", "title", "authors", "year", "abs_url", "pdf_url")
@@ -31,7 +33,7 @@ PAPER_KEYS = ("name", "arxiv_id", "version", "title", "authors", "year", "abs_ur
 
 def write_report(paper_dir: Path, repro_dir: Path, stage: str = "reproduction", *, allow_dirty: bool = False,
                  force: bool = False) -> dict[str, Any]:
-    """Write comparison.json, REPORT.md, figures/*.png and evidence/ into repro_dir; return the comparison.
+    """Write comparison.json, REPORT.md, report.html, figures/ and evidence/ into repro_dir; return the comparison.
 
     Everything is computed before the first file is written, so a UserError leaves no partial
     report. When the runs found answer fewer claims than the comparison.json already there, it
@@ -56,15 +58,17 @@ def write_report(paper_dir: Path, repro_dir: Path, stage: str = "reproduction", 
                                f"yet: every claim is missing. Run `workbench run {paper['name']} stage={stage} -m seed=0,1,2` first.")
     figs = _make_figures(ctx)
     comparison = comparison_dict(ctx)
-    markdown = render_markdown(ctx, figs)
-    html = render_html(markdown, figs.pngs, title=f"Reproduction report: {paper.get('title') or paper['name']}")
+    sections = report_sections(ctx, figs)
+    markdown = sections_markdown(sections)
+    html = render_report_html(sections, claim_tables(ctx), figs.files,
+                              title=f"Reproduction report: {paper.get('title') or paper['name']}")
 
     _write_evidence(repro_dir, listed)
     figures_dir = repro_dir / "figures"
     figures_dir.mkdir(parents=True, exist_ok=True)
-    for name, png in sorted(figs.pngs.items()):
-        atomic_write_bytes(figures_dir / name, png)
-    _remove_stale_figures(figures_dir, set(figs.pngs))
+    for name, data in sorted(figs.files.items()):
+        atomic_write_bytes(figures_dir / name, data)
+    _remove_stale_figures(figures_dir, set(figs.files))
     atomic_write_bytes(repro_dir / "comparison.json", dump_json(comparison).encode())
     atomic_write_bytes(repro_dir / "REPORT.md", markdown.encode())
     atomic_write_bytes(repro_dir / "report.html", html.encode())
@@ -108,18 +112,18 @@ def _write_evidence(repro_dir: Path, listed: list[RunRecord]) -> None:
 def _make_figures(ctx: ReportContext) -> Figures:
     """Every section's figures, in this order: the warnings they add are listed in it."""
     figs = Figures()
-    figs.curves = figures.learning_curves(ctx, figs.pngs)
-    figs.analyses = analysis.confusion_matrices(ctx, figs.pngs)
-    figs.paper_vs_ours = figures.paper_vs_ours(ctx, figs.pngs)
-    figs.sweeps = figures.sweeps(ctx, figs.pngs)
-    figs.worst = analysis.worst_examples(ctx, figs.pngs)
-    figs.attention = analysis.attention_maps(ctx, figs.pngs)
-    figs.paper = figures.paper_figures(ctx, figs.pngs)
+    figs.curves = figures.learning_curves(ctx, figs.files)
+    figs.analyses = analysis.confusion_matrices(ctx, figs.files)
+    figs.paper_vs_ours = figures.paper_vs_ours(ctx, figs.files)
+    figs.sweeps = figures.sweeps(ctx, figs.files)
+    figs.worst = analysis.worst_examples(ctx, figs.files)
+    figs.attention = analysis.attention_maps(ctx, figs.files)
+    figs.paper = figures.paper_figures(ctx, figs.files)
     return figs
 
 
 def _remove_stale_figures(figures_dir: Path, keep: set[str]) -> None:
-    """figures/ is generated: a PNG from an earlier report with other claims would mislead."""
-    for png in figures_dir.glob("*.png"):
-        if png.name not in keep:
-            png.unlink()
+    """figures/ is generated: a figure from an earlier report with other claims would mislead."""
+    for figure in sorted([*figures_dir.glob("*.png"), *figures_dir.glob("*.svg")]):
+        if figure.name not in keep:
+            figure.unlink()

@@ -1,8 +1,9 @@
 """Config composition: workbench's shared groups + a paper's own `conf/`, with Hydra 1.3.
 
 A paper's primary config is `papers/<name>/conf/config.yaml`; the shared groups (trainer/,
-logger/, paths/, debug/) live in the package and are found through the search path
-`pkg://workbench.configs`, so they work from any folder and for installed copies too.
+logger/, paths/, debug/, experiment/) live in the package and are found through the search path
+`pkg://workbench.configs`, so they work from any folder and for installed copies too. A papers
+repository of your own (`workbench init`) may add a configs/ of its own, searched first.
 
 Errors a user can cause (unknown group option, unknown key, wrong type, a sweep without -m)
 are turned into one-line `ConfigError`s before anything runs, for every job of a sweep.
@@ -21,28 +22,48 @@ from typing import Any
 import yaml
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import HydraException, MissingConfigException, OverrideParseException
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.errors import HydraException, MissingConfigException
+from hydra.plugins.completion_plugin import DefaultCompletionPlugin
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from workbench.errors import ConfigError
 
-SEARCHPATH_OVERRIDE = "hydra.searchpath=[pkg://workbench.configs]"
-
 def shared_configs() -> Path:
     """The installed workbench.configs package (the repository's configs/ in an editable install)."""
     return Path(str(resources.files("workbench.configs")))
 
+
+def project_configs() -> Path | None:
+    """A papers repository's own configs/ (`workbench init` makes one), searched before the shared
+    groups; None where there is none, or where it is workbench's own (this repository)."""
+    root = os.environ.get("WORKBENCH_ROOT")
+    own = Path(root, "configs").resolve() if root else None
+    return own if own and own.is_dir() and own != shared_configs().resolve() else None
+
+
+def searchpath_override() -> str:
+    """Where Hydra finds groups besides the paper's conf/: the project's configs/, then workbench's."""
+    own = project_configs()
+    places = [f"'file://{own.as_posix()}'"] if own else []
+    return f"hydra.searchpath=[{','.join([*places, 'pkg://workbench.configs'])}]"
+
 PRIMARY_CONFIG = "config"
 
-# Hydra's own command-line flags that `workbench run` passes through; value = takes an argument.
-HYDRA_FLAGS = {
-    "-m": False, "--multirun": False, "--resolve": False, "--hydra-help": False,
-    "--info": False, "-i": False,
-    "--cfg": True, "-c": True, "--package": True, "-p": True,
-}
+# Hydra's own command-line flags that `workbench run` passes through (Hydra's argparse reads them).
+SWITCHES = ("-m", "--multirun", "--resolve", "--hydra-help")
+COMPLETION_FLAGS = ("--shell-completion", "-sc")  # answered by workbench's own completion, see below
+CFG_PARTS = ("job", "hydra", "all")
+VALUED_FLAGS: dict[str, tuple[str, ...] | None] = {"--cfg": CFG_PARTS, "-c": CFG_PARTS, "--package": None, "-p": None}
+INFO_FLAGS = ("--info", "-i")  # its value is optional; Hydra's default is `all`
+INFO_TOPICS = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")
+ANSWERING_FLAGS = ("--cfg", "-c", "--info", "-i", "--hydra-help")
+HYDRA_FLAGS = (*SWITCHES, *VALUED_FLAGS, *INFO_FLAGS)
+# Hydra's completion script calls `<first word> -sc query=...`, i.e. `workbench -sc`, which is not a
+# command; workbench's typer completion asks Hydra's completion plugin instead (complete_override).
+USE_OUR_COMPLETION = ("workbench completes `run` overrides (Hydra's groups, options and keys) through its own shell "
+                      "completion: install it once with `workbench --install-completion`, or "
+                      "eval \"$(workbench --show-completion bash)\"")
 
 
 @dataclass
@@ -58,29 +79,51 @@ class RunArgs:
 
     @property
     def prints_config(self) -> bool:
-        return any(f in self.flags for f in ("--cfg", "-c", "--info", "-i", "--hydra-help"))
+        """The flags that make Hydra answer (print a config, info, help, completions) instead of running."""
+        return any(f in self.flags for f in ANSWERING_FLAGS)
+
+    @property
+    def prints_job_config(self) -> bool:
+        return "--cfg" in self.flags or "-c" in self.flags
+
+    def single_run_flags(self) -> list[str]:
+        """The flags without -m: Hydra takes only one of -m, --cfg and --info."""
+        return [f for f in self.flags if f not in ("-m", "--multirun")]
 
 
 def split_run_args(args: list[str]) -> RunArgs:
-    """Separate Hydra flags (`-m`, `--cfg job`, ...) from `key=value` overrides."""
+    """Separate Hydra flags (`-m`, `--cfg job`, `--info`, ...) from `key=value` overrides."""
     parsed = RunArgs()
-    items = iter(args)
-    for arg in items:
-        if arg.startswith("-") and "=" not in arg:
-            if arg not in HYDRA_FLAGS:
-                raise ConfigError(
-                    f"unknown option '{arg}'. workbench run takes key=value overrides and "
-                    f"Hydra's flags {', '.join(sorted(HYDRA_FLAGS))}"
-                )
-            parsed.flags.append(arg)
-            if HYDRA_FLAGS[arg]:
-                value = next(items, None)
-                if value is None:
-                    raise ConfigError(f"option '{arg}' needs a value, e.g. '{arg} job'")
-                parsed.flags.append(value)
+    i = 0
+    while i < len(args):
+        flag, _, inline = args[i].partition("=") if args[i].startswith("-") else ("", "", "")
+        i += 1
+        if not flag:
+            parsed.overrides.append(args[i - 1])
+        elif flag in SWITCHES:
+            parsed.flags.append(flag)
+        elif flag in COMPLETION_FLAGS:
+            raise ConfigError(f"{flag}: {USE_OUR_COMPLETION}")
+        elif flag in INFO_FLAGS:
+            if not inline and i < len(args) and args[i] in INFO_TOPICS:
+                inline, i = args[i], i + 1
+            parsed.flags += [flag, checked_value(flag, inline or "all", INFO_TOPICS)]
+        elif flag in VALUED_FLAGS:
+            if not inline and i < len(args):
+                inline, i = args[i], i + 1
+            if not inline:
+                raise ConfigError(f"option '{flag}' needs a value, e.g. '{flag} job'")
+            parsed.flags += [flag, checked_value(flag, inline, VALUED_FLAGS[flag])]
         else:
-            parsed.overrides.append(arg)
+            raise ConfigError(f"unknown option '{flag}'. workbench run takes key=value overrides and "
+                              f"Hydra's flags {', '.join(sorted(HYDRA_FLAGS))}")
     return parsed
+
+
+def checked_value(flag: str, value: str, allowed: tuple[str, ...] | None) -> str:
+    if allowed is not None and value not in allowed:
+        raise ConfigError(f"{flag} {value}: not one of {', '.join(allowed)}; e.g. '{flag} {allowed[0]}'")
+    return value
 
 
 def compose_config(conf_dir: Path, overrides: list[str]) -> DictConfig:
@@ -90,7 +133,7 @@ def compose_config(conf_dir: Path, overrides: list[str]) -> DictConfig:
         with initialize_config_dir(config_dir=str(conf_dir.resolve()), version_base="1.3"):
             cfg = compose(
                 PRIMARY_CONFIG,
-                overrides=[SEARCHPATH_OVERRIDE, *overrides],
+                overrides=[searchpath_override(), *overrides],
                 return_hydra_config=True,
             )
             resolve_user_config(cfg)
@@ -155,33 +198,14 @@ def resolve_user_config(cfg: DictConfig) -> dict[str, Any]:
             for k, v in cfg.items() if k != "hydra"}
 
 
-def expand_sweep(overrides: list[str], multirun: bool) -> list[list[str]]:
-    """Every job's overrides, as Hydra's basic sweeper would launch them."""
-    try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
-    except OverrideParseException as exc:
-        raise ConfigError(f"cannot parse override: {first_line(str(exc))}") from None
-    sweeps = [o for o in parsed if o.is_sweep_override()]
-    if sweeps and not multirun:
-        names = ", ".join(o.input_line for o in sweeps)
-        raise ConfigError(f"override '{names}' lists several values; add -m to sweep over them")
-    if not multirun:
-        return [overrides]
-    batches = BasicSweeper.split_arguments(parsed, max_batch_size=None)
-    return [list(job) for batch in batches for job in batch]
-
-
-def validate_run(conf_dir: Path, overrides: list[str], multirun: bool) -> list[DictConfig]:
-    """Compose every job of the run or sweep up front, so a typo fails before any training."""
-    return [compose_config(conf_dir, job) for job in expand_sweep(overrides, multirun)]
-
-
 def explain_compose_error(exc: Exception, conf_dir: Path, overrides: list[str]) -> ConfigError:
     """Turn Hydra's multi-line errors into one line that says what to do."""
     text = f"{exc}\n{exc.__cause__ or ''}"
     missing_option = re.search(r"Could not find '([^']+)/([^']+)'", text)
     if isinstance(exc, MissingConfigException) and missing_option:
         group, option = missing_option.groups()
+        if group.startswith("hydra/"):
+            return missing_hydra_plugin(group, option)
         options = available_options(conf_dir, group)
         hint = did_you_mean(option, options)
         return ConfigError(
@@ -204,8 +228,63 @@ def explain_compose_error(exc: Exception, conf_dir: Path, overrides: list[str]) 
     return ConfigError(first_line(text))
 
 
+@dataclass
+class ConfigGroup:
+    """One config group of a paper (its own, shared, or Hydra's launcher/sweeper) for `run --help`."""
+
+    name: str
+    default: str | None
+    options: list[str]
+
+
+def config_groups(conf_dir: Path) -> list[ConfigGroup]:
+    """Every group a paper's runs can choose from, with the option its config picks by default."""
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir.resolve()), version_base="1.3"):
+            cfg = compose(PRIMARY_CONFIG, overrides=[searchpath_override()], return_hydra_config=True)
+            choices = OmegaConf.to_container(cfg.hydra.runtime.choices)
+            loader = GlobalHydra.instance().config_loader()
+            own = {*loader.list_groups(""), *(name for name in choices if not name.startswith("hydra"))} - {"hydra"}
+            for place in filter(None, (project_configs(), shared_configs())):
+                own |= {p.name for p in place.iterdir() if p.is_dir() and any(p.glob("*.yaml"))}
+            groups = [ConfigGroup(name, choices.get(name), available_options(conf_dir, name)) for name in sorted(own)]
+            return groups + [ConfigGroup(name, choices.get(name), sorted(loader.get_group_options(name)))
+                             for name in ("hydra/launcher", "hydra/sweeper")]
+    except (HydraException, OmegaConfBaseException, ValueError) as exc:
+        raise find_broken_yaml(conf_dir) or explain_compose_error(exc, conf_dir, []) from None
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def complete_override(conf_dir: Path, words: list[str], incomplete: str) -> list[str]:
+    """The overrides that could complete `incomplete` after `words`, from Hydra's completion plugin."""
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir.resolve()), version_base="1.3"):
+            plugin = DefaultCompletionPlugin(GlobalHydra.instance().config_loader())
+            kept = [w for w in words if "=" in w and not w.startswith("-")]  # flags are no overrides
+            return plugin._query(PRIMARY_CONFIG, " ".join([searchpath_override(), *kept, incomplete]))
+    except (HydraException, OmegaConfBaseException, ValueError, OSError):
+        return []  # a half-typed or broken command line completes to nothing, quietly
+    finally:
+        GlobalHydra.instance().clear()
+
+
+# Hydra plugins workbench knows, by the option they add, and the extra that installs each.
+PLUGIN_EXTRAS = {"joblib": "launchers", "submitit_local": "launchers", "submitit_slurm": "launchers", "optuna": "optuna"}
+
+
+def missing_hydra_plugin(group: str, option: str) -> ConfigError:
+    if option in PLUGIN_EXTRAS:
+        return ConfigError(f"{group}={option} needs its Hydra plugin, which is not installed: "
+                           f"pip install 'workbench[{PLUGIN_EXTRAS[option]}]'")
+    return ConfigError(f"no installed Hydra plugin provides {group}={option}; install the plugin (a hydra-*-"
+                       f"{group.split('/')[1]} package), or see `workbench run <paper> --info plugins`")
+
+
 def available_options(conf_dir: Path, group: str) -> list[str]:
-    folders = [conf_dir / group, shared_configs() / group]
+    folders = [place / group for place in (conf_dir, project_configs(), shared_configs()) if place is not None]
     return sorted({p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.yaml")})
 
 
@@ -233,10 +312,16 @@ def flatten_keys(tree: Any, prefix: str = "") -> list[str]:
     return keys
 
 
+# A preset is a bundle of overrides, not part of the recipe: a run made with `experiment=table1` is the
+# same run as one with the choices and values it sets (which are recorded), so it answers the same claims.
+PRESET_GROUPS = ("experiment",)
+
+
 def job_choices(hydra_cfg: DictConfig) -> dict[str, str]:
-    """Chosen option per config group (model, data, stage, ...), without Hydra's own groups."""
+    """Chosen option per config group (model, data, stage, ...), without Hydra's own groups and presets."""
     choices = OmegaConf.to_container(hydra_cfg.runtime.choices)
-    return {k: v for k, v in choices.items() if not k.startswith("hydra/") and v is not None}
+    return {k: v for k, v in choices.items()
+            if not k.startswith("hydra/") and k not in PRESET_GROUPS and v is not None}
 
 
 def first_line(text: str) -> str:

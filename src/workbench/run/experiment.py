@@ -104,6 +104,15 @@ def require_positive(name: str, value: Any) -> int:
     return value
 
 
+def require_batch_fits(batch_size: int, n_examples: int) -> int:
+    """A batch larger than the training set would be cut to it without a word (or, with the ragged
+    tail dropped, never come at all): refuse it in one line instead."""
+    if batch_size > n_examples:
+        raise ConfigError(f"batch_size={batch_size} is larger than the training set ({n_examples} examples); "
+                          f"use batch_size={n_examples} or less")
+    return batch_size
+
+
 def fingerprint(*arrays: np.ndarray | torch.Tensor) -> str:
     """sha256 over the arrays' dtypes, shapes and bytes: the data hash in provenance.json."""
     digest = hashlib.sha256()

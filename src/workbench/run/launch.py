@@ -20,37 +20,74 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from rich.markup import escape
+from rich.table import Column, Table
 
 from workbench.console import stderr
 from workbench.errors import ConfigError, UserError
+from workbench.extras import is_optional, missing_extra_message
 from workbench.project import Paper
 from workbench.run import record, vectorized
-from workbench.run.config import SEARCHPATH_OVERRIDE, job_choices, resolve_user_config
+from workbench.run.config import RunArgs, job_choices, resolve_user_config, searchpath_override
 from workbench.run.distributed import relaunch
 from workbench.run.provenance import redact_arg
 from workbench.run.runner import RunOutcome, start_run
+from workbench.run.sweep import job_objective, plan_run
 from workbench.run.trainer import TrainerConfig
 
 
 def launch(root: Path, paper: Paper, flags: list[str], overrides: list[str], n_jobs: int) -> list[RunOutcome]:
     """Hand the command line to Hydra (so -m, --cfg, launchers behave as Hydra users expect)."""
+    args = RunArgs(list(overrides), list(flags))
+    if args.multirun and args.prints_config:
+        answer_for_sweep(paper, args)
+        return []
     argv = sys.argv
     task = JobTask(root, paper, ["workbench", *argv[1:]], n_jobs)
     runs_dir = paper.repro_dir(root) / "runs"
     before = set(record.run_folders(runs_dir))
-    sys.argv = ["workbench", *flags, SEARCHPATH_OVERRIDE, *overrides]
     try:
-        hydra.main(config_path=str(paper.conf_dir.resolve()), config_name="config", version_base="1.3")(task)()
+        run_hydra(paper, task, flags, overrides)
     except KeyboardInterrupt:
         if n_jobs > 1:
             stderr.print(f"[yellow]sweep stopped after {len(task.outcomes)} of {n_jobs} runs[/]")
         if not task.outcomes or task.outcomes[-1].status != "interrupted":
             task.outcomes.append(RunOutcome("interrupted", None, {"message": "stopped before the run started"}))
+    return task.outcomes or outcomes_from_folders(sorted(set(record.run_folders(runs_dir)) - before), n_jobs)
+
+
+def run_hydra(paper: Paper, task: Any, flags: list[str], overrides: list[str]) -> None:
+    """One Hydra command line, as if `workbench` were the paper's own @hydra.main script."""
+    argv = sys.argv
+    sys.argv = ["workbench", *flags, searchpath_override(), *overrides]
+    try:
+        hydra.main(config_path=str(paper.conf_dir.resolve()), config_name="config", version_base="1.3")(task)()
     finally:
         sys.argv = argv
-    if task.outcomes or n_jobs == 0:
-        return task.outcomes
-    return outcomes_from_folders(sorted(set(record.run_folders(runs_dir)) - before), n_jobs)
+
+
+def answer_for_sweep(paper: Paper, args: RunArgs) -> None:
+    """`-m --cfg job` prints each job's config (Hydra itself takes only one of -m and --cfg);
+    `-m --info` answers once, for the sweep's first job."""
+    plan = plan_run(paper.conf_dir, args.overrides, multirun=True)
+    if not args.prints_job_config:
+        run_hydra(paper, answers_only, args.single_run_flags(), job_overrides(plan.jobs[0]))
+        return
+    if plan.sweeper != "basic":
+        stderr.print(f"# hydra/sweeper={plan.sweeper} picks each job's values as it runs; "
+                     f"this is the config before it sets its parameters (a key swept on the command line at its "
+                     f"first value)", highlight=False)
+    for i, job in enumerate(plan.jobs, 1):
+        if len(plan.jobs) > 1:
+            stderr.print(f"# job {i}/{len(plan.jobs)}: {escape(' '.join(job_overrides(job)))}", highlight=False)
+        run_hydra(paper, answers_only, args.single_run_flags(), job_overrides(job))
+
+
+def answers_only(cfg: DictConfig) -> None:
+    """The task of a command line that only asks (--cfg, --info): Hydra answers without calling it."""
+
+
+def job_overrides(job: DictConfig) -> list[str]:
+    return list(job.hydra.overrides.task)
 
 
 class JobTask:
@@ -61,7 +98,8 @@ class JobTask:
         self.root, self.paper, self.command, self.n_jobs = root, paper, command, n_jobs
         self.outcomes: list[RunOutcome] = []  # filled in this process only (the basic launcher)
 
-    def __call__(self, cfg: DictConfig) -> None:
+    def __call__(self, cfg: DictConfig) -> float | None:
+        """Run the job; return the metric `sweep.objective` names, for sweepers that optimise it."""
         hydra_cfg = HydraConfig.get()
         choices = job_choices(hydra_cfg)
         job_overrides = list(hydra_cfg.overrides.task)
@@ -69,22 +107,25 @@ class JobTask:
         counter = f"[{hydra_cfg.job.get('num', 0) + 1}/{self.n_jobs}] " if self.n_jobs > 1 else ""
         stderr.print(f"[bold]{counter}{self.paper.name}[/] {choices.get('stage', '')}: {label}")
         started = time.perf_counter()
+        config = resolve_user_config(cfg)
+        in_workers = hydra_cfg.runtime.choices.get("hydra/launcher", "basic") != "basic"
+        if in_workers:  # jobs side by side, each drawing a bar on one terminal, would garble it: status lines only
+            config["trainer"] = {**config["trainer"], "progress": False}
         try:  # one outcome a seed (`seeds=N`; usually N = 1)
             if cfg.trainer.devices > 1 and "WORLD_SIZE" not in os.environ:
                 outcomes = self.under_torchrun(int(cfg.trainer.devices), job_overrides, int(cfg.seeds))
             else:
-                outcomes = start_seed_runs(self.root, self.paper, resolve_user_config(cfg), choices, job_overrides,
-                                           self.command)
+                outcomes = start_seed_runs(self.root, self.paper, config, choices, job_overrides, self.command)
         except UserError as exc:
             outcomes = [RunOutcome("failed", None, {"message": str(exc)})]
-        except Exception:
-            stderr.print(traceback.format_exc(), highlight=False)
-            outcomes = [RunOutcome("failed", None, {"message": "the run crashed in the paper's code (traceback above)"})]
+        except Exception as exc:
+            outcomes = [crash_outcome(exc, self.paper)]
         for outcome in outcomes:
-            report_outcome(outcome, time.perf_counter() - started)
+            report_outcome(outcome, time.perf_counter() - started, label=f"{counter}{label} " if in_workers else "")
         self.outcomes.extend(outcomes)
         if any(outcome.status == "interrupted" for outcome in outcomes):
             raise KeyboardInterrupt  # Ctrl-C or SIGTERM stops the whole sweep, not just this run
+        return job_objective(config, [outcome.summary.get("metrics") or {} for outcome in outcomes])
 
     def under_torchrun(self, devices: int, job_overrides: list[str], seeds: int) -> list[RunOutcome]:
         """trainer.devices=N: this job again as N torchrun processes (here, or on a SLURM node)."""
@@ -94,9 +135,26 @@ class JobTask:
         return outcomes_from_folders(sorted(set(record.run_folders(runs_dir)) - before), seeds)
 
 
+def crash_outcome(exc: Exception, paper: Paper) -> RunOutcome:
+    """A job that raised: a missing optional integration in one line, anything else with its traceback
+    and whose code it ended in: the paper's (a frame in its folder) or workbench's."""
+    if isinstance(exc, ModuleNotFoundError) and is_optional(exc.name):
+        return RunOutcome("failed", None, {"message": missing_extra_message(str(exc.name))})
+    stderr.print(traceback.format_exc(), highlight=False)
+    frames = traceback.extract_tb(exc.__traceback__)
+    if any(Path(frame.filename).resolve().is_relative_to(paper.dir.resolve()) for frame in frames):
+        return RunOutcome("failed", None, {"message": "the run crashed in the paper's code (traceback above)"})
+    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    return RunOutcome("failed", None, {"message": f"the run crashed inside workbench{where}, not in the paper's code "
+                                                  f"(traceback above)"})
+
+
 def start_seed_runs(root: Path, paper: Paper, config: dict[str, Any], choices: dict[str, str],
                     overrides: list[str], command: list[str] | None = None) -> list[RunOutcome]:
     """The job's runs: one per seed in seed, seed+1, ..., seed+seeds-1."""
+    from workbench.tracking.wandb import check_mode
+
+    check_mode(config.get("logger"))  # before any folder exists, for one run and a vectorised group alike
     n = config.get("seeds", 1)
     if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
         raise ConfigError(f"seeds={n} must be a positive integer (the number of seeds to run)")
@@ -133,8 +191,65 @@ def outcomes_from_folders(new_runs: list[Path], n_jobs: int) -> list[RunOutcome]
     return outcomes
 
 
-def report_outcome(outcome: RunOutcome, seconds: float) -> None:
-    """One line per run on stderr: its status, time, eval metrics and folder (or the error)."""
+# Hydra settings that workbench owns: it picks each run's folder itself (record.py).
+IGNORED_HYDRA_KEYS = ("hydra.run.dir", "hydra.sweep.dir", "hydra.sweep.subdir", "hydra.output_subdir", "hydra.job.chdir")
+
+
+def warn_ignored_overrides(overrides: list[str]) -> None:
+    """`hydra.run.dir=...` and friends would be silently ignored: say so, and where runs go."""
+    for override in overrides:
+        key = override.split("=", 1)[0].lstrip("+~")
+        if key in IGNORED_HYDRA_KEYS:
+            stderr.print(f"[yellow]warning:[/] {escape(key)} is ignored: workbench puts every run in its own folder, "
+                         f"reproductions/<paper>/runs/<stage>/<time>-<id>/ (paths.runs_dir=<folder> moves the runs/ "
+                         f"part)", highlight=False)
+
+
+def sweep_table(outcomes: list[RunOutcome]) -> tuple[str, Table]:
+    """The end of a sweep: one row per run with its status, the overrides that tell the runs apart,
+    key metrics and folder; and a line above it with the folders' parent and the overrides every run
+    shares (a line of its own, so the path is never wrapped)."""
+    keys = shown_metric_keys(outcomes)
+    overrides = {id(o): [redact_arg(a) for a in record.read_overrides(o.run_dir)] for o in outcomes if o.run_dir}
+    shared = set.intersection(*map(set, overrides.values())) if overrides else set()
+    folders = [o.run_dir for o in outcomes if o.run_dir is not None]
+    parent = Path(os.path.commonpath(folders)) if len(folders) > 1 else None
+    title = f"{len(outcomes)} runs" + (f" in {parent}" if parent else "") + (
+        f"; all with {' '.join(a for a in next(iter(overrides.values())) if a in shared)}" if shared else "")
+    own = {key: " ".join(a for a in args if a not in shared) for key, args in overrides.items()}
+    widest_own = min(max(map(len, own.values()), default=9), 30)
+    widest_folder = min(max((len(str(f.relative_to(parent) if parent else f)) for f in folders), default=10), 40)
+    table = Table("status", Column("overrides", overflow="fold", min_width=widest_own), *keys,
+                  Column("run folder", overflow="fold", min_width=widest_folder))
+    for outcome in outcomes:
+        metrics = outcome.summary.get("metrics") or {}
+        color = "green" if outcome.ok else "red"
+        if outcome.run_dir is None:
+            told, folder = "", escape(str(outcome.summary.get("message", "")))
+        else:
+            told = escape(own[id(outcome)])
+            folder = str(outcome.run_dir.relative_to(parent) if parent else outcome.run_dir)
+        table.add_row(f"[{color}]{outcome.status}[/]", told, *[format_metric(metrics.get(k)) for k in keys], folder)
+    return escape(title), table
+
+
+def shown_metric_keys(outcomes: list[RunOutcome], most: int = 4) -> list[str]:
+    """The evaluation metrics the runs report (train/ curves left out), in first-seen order."""
+    keys: list[str] = []
+    for outcome in outcomes:
+        for key, value in (outcome.summary.get("metrics") or {}).items():
+            if key not in keys and not key.startswith("train/") and isinstance(value, (int, float)):
+                keys.append(key)
+    return keys[:most]
+
+
+def format_metric(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "-"
+
+
+def report_outcome(outcome: RunOutcome, seconds: float, label: str = "") -> None:
+    """One line per run on stderr: its status, time, eval metrics and folder (or the error); `label`
+    names the job where runs finish out of order (launchers that run jobs side by side)."""
     summary = outcome.summary
     if outcome.run_dir is None:  # it never started: the message is the whole story
         stderr.print(f"[red]error:[/] {escape(str(summary.get('message')))}", highlight=False)
@@ -142,6 +257,6 @@ def report_outcome(outcome: RunOutcome, seconds: float) -> None:
     metrics = summary.get("metrics") or {}
     shown = " · ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, (int, float)) and not k.startswith("train/"))
     color = "green" if outcome.ok else "red"
-    stderr.print(f"  [{color}]{outcome.status}[/] in {seconds:.1f} s {shown} -> {outcome.run_dir}")
+    stderr.print(f"  {escape(label)}[{color}]{outcome.status}[/] in {seconds:.1f} s {shown} -> {outcome.run_dir}")
     if not outcome.ok and summary.get("message"):
         stderr.print(f"  [{color}]{escape(summary['message'])}[/]")

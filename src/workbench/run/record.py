@@ -22,10 +22,14 @@ as a run folder; where a run is in both, runs/ wins.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
+import socket
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -69,18 +73,49 @@ def new_run_dir(runs_dir: Path, stage: str) -> Path:
             return path
         except FileExistsError:
             continue
+        except OSError as exc:  # read-only, full, or not ours: no run can start here
+            raise UserError(f"cannot create a run folder in {short_text(runs_dir / stage)} ({exc.strerror or exc}); "
+                            f"make it writable, or choose another with paths.runs_dir=<folder>") from None
 
 
 def create_run(runs_dir: Path, stage: str, config: dict[str, Any], overrides: list[str]) -> Path:
-    """A new run folder holding the resolved config and the overrides, both already redacted."""
+    """A new run folder holding the resolved config and the overrides, both already redacted;
+    when they cannot be written (a full disk), no folder is left behind."""
     run_dir = new_run_dir(runs_dir, stage)
-    atomic_write_yaml(run_dir / CONFIG, config)
-    atomic_write_yaml(run_dir / OVERRIDES, overrides)
+    try:
+        atomic_write_yaml(run_dir / CONFIG, config)
+        atomic_write_yaml(run_dir / OVERRIDES, overrides)
+    except BaseException:
+        discard_run(run_dir)
+        raise
     return run_dir
+
+
+def discard_run(run_dir: Path) -> None:
+    """Remove a run folder that never started training: a half folder is worse than none."""
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def short_text(path: Path | str, limit: int = 160) -> str:
+    """A path for a message: control characters escaped, its middle cut when it is absurdly long."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(path))  # a newline in a name stays visible
+    return text if len(text) <= limit else f"{text[:limit // 2]}...{text[-limit // 2:]}"
 
 
 def checkpoint_dir(run_dir: Path) -> Path:
     return run_dir / CHECKPOINTS
+
+
+def config_hash(config: Any) -> str:
+    """sha256 of a config's content (key order and YAML layout do not count)."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def run_identity(run_dir: Path) -> dict[str, Any]:
+    """What a checkpoint records about the run it belongs to: the folder's name and the hash of
+    its config.yaml (None in a folder without one, e.g. a quick_fit folder)."""
+    config = read_yaml_quietly(run_dir / CONFIG)
+    return {"id": run_dir.name, "config_sha256": config_hash(config) if config is not None else None}
 
 
 def write_provenance(run_dir: Path, provenance: dict[str, Any]) -> None:
@@ -190,8 +225,14 @@ def read_overrides(run_dir: Path) -> list[str]:
 def read_config_for_resume(run_dir: Path) -> dict[str, Any]:
     """config.yaml of a run to continue; a folder that is not a run is one clear error."""
     path = run_dir / CONFIG
-    if not path.exists():
-        raise UserError(f"{run_dir} is not a run folder (no {CONFIG}); pass a folder under reproductions/<paper>/runs/")
+    try:
+        present = path.is_file()
+    except OSError as exc:  # a name too long for the file system, a folder we may not enter
+        raise UserError(f"cannot read {short_text(run_dir)} ({exc.strerror or exc}); "
+                        f"pass a run folder under reproductions/<paper>/runs/") from None
+    if not present:
+        raise UserError(f"{short_text(run_dir)} is not a run folder (no {CONFIG}); "
+                        f"pass a folder under reproductions/<paper>/runs/")
     config = read_yaml_quietly(path)
     if not isinstance(config, dict):
         raise UserError(f"{shown_path(path)} is not a readable config (a mapping of keys); the run cannot be resumed")
@@ -245,14 +286,50 @@ def run_folders(runs_dir: Path) -> list[Path]:
                   if p.is_dir() and not p.name.startswith(".") and not p.parent.name.startswith("."))
 
 
-def stage_summaries(runs_dir: Path, stage: str) -> list[dict[str, Any]]:
-    """Summaries of a stage's runs, oldest first; unreadable ones are skipped."""
+RUN_NAME = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")  # new_run_dir's names: their order is their start order
+
+
+def stage_summaries(runs_dir: Path, stage: str) -> list[tuple[Path, dict[str, Any]]]:
+    """(folder, summary) of a stage's runs, oldest first. Unreadable summaries and folders not
+    named as new_run_dir names them (a copy, a backup, junk) are skipped: neither is "the latest run"."""
     summaries = []
     for folder in sorted((runs_dir / stage).glob("*")):
-        summary = read_summary(folder) if folder.is_dir() else None
+        if not RUN_NAME.fullmatch(folder.name) or not folder.is_dir():
+            continue
+        summary = read_summary(folder)
         if summary is not None:
-            summaries.append(summary)
+            summaries.append((folder, summary))
     return summaries
+
+
+STALE_AFTER_S = 6 * 3600  # no file of a run touched for this long: it is most likely not running
+
+
+def stopped_while_running(folder: Path, summary: dict[str, Any]) -> str | None:
+    """Why a run whose summary says "running" is in fact stopped (killed, host rebooted), or None
+    while it may still run. Its summary names the process (pid on host) that wrote it."""
+    pid, host = summary.get("pid"), summary.get("host")
+    if isinstance(pid, int) and not isinstance(pid, bool) and host == socket.gethostname():
+        return None if process_alive(pid) else f"its process ({pid}) is gone"
+    newest = max((p.stat().st_mtime for p in (folder / SUMMARY, folder / METRICS) if p.exists()), default=None)
+    if newest is not None and time.time() - newest > STALE_AFTER_S:
+        return f"no file of it has changed for {(time.time() - newest) / 3600:.0f} h"
+    return None
+
+
+def process_alive(pid: int) -> bool:
+    """A live process with this pid that is a workbench (a reused pid of another program is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    try:
+        return not cmdline.exists() or b"workbench" in cmdline.read_bytes()
+    except OSError:
+        return True
 
 
 @dataclass
@@ -330,17 +407,22 @@ def skip_reason(folder: Path) -> str:
     summary = read_json_quietly(folder / SUMMARY)
     if not (folder / SUMMARY).exists():
         return "no summary.json (it crashed before starting, or is starting now)"
-    if not isinstance(summary, dict):
+    if summary is None:
         return "summary.json is not readable JSON (a run killed while writing it?)"
+    if not isinstance(summary, dict):
+        return f"summary.json holds a JSON {type(summary).__name__}, not an object of fields; it was not written by workbench"
     if summary.get("status") == "running":
-        return "still running"
+        stopped = stopped_while_running(folder, summary)
+        return f"stopped before finishing ({stopped}); `workbench resume {folder}` continues it" if stopped else "still running"
     if "status" not in summary:
         return "older summary schema: summary.json has no 'status'; re-run it with this workbench"
     if summary.get("status") not in FINISHED:
         return f"summary.json has an unknown status {summary.get('status')!r}"
     config = read_yaml_quietly(folder / CONFIG)
-    if not isinstance(config, dict):
+    if config is None:
         return "config.yaml is missing or not readable YAML"
+    if not isinstance(config, dict):
+        return f"config.yaml holds a YAML {type(config).__name__}, not a mapping of keys; it was not written by workbench"
     return ("older config schema: config.yaml has no 'choices' (the config groups it ran with), so no claim "
             "can select it; re-run it with this workbench")
 

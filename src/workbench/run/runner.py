@@ -1,12 +1,16 @@
 """One run, start to finish: a composed config -> run folder -> paper experiment -> trainer.
 
 The folder itself and every file in it belong to run/record.py (docs/run-folder.md); this
-module decides what goes in them and when. summary.json says `running` until the run ends.
+module decides what goes in them and when. summary.json says `running` (and which process,
+pid on host, is running it) until the run ends. A run that fails before its training starts
+leaves no folder; a resumed run must be the same run (checkpoints.check_checkpoint_belongs).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -16,10 +20,10 @@ from typing import Any
 from omegaconf import OmegaConf
 from torch import nn
 
-from workbench.run import distributed, provenance, record
+from workbench.run import checkpoints, distributed, provenance, record
 from workbench.run.record import now_iso
 from workbench.errors import ConfigError, UserError
-from workbench.files import is_disk_full
+from workbench.files import is_disk_full, shown_path
 from workbench.tracking.logger import RunLogger
 from workbench.project import Paper, find_paper, load_paper_module
 from workbench.run.seeding import seed_everything
@@ -61,10 +65,18 @@ def start_run(root: Path, paper: Paper, config: dict[str, Any], choices: dict[st
     seed_everything(require_seed(config.get("seed", 0)))
     experiment = build_experiment(root, paper, config)
     optimizers = experiment.optimizers()  # config errors (a bad lr) surface before a folder exists
+    resolve_device(trainer_cfg.device)  # so does a device this machine lacks
     run_dir = ctx.from_main(lambda: open_run_dir(config, stage, overrides))  # under torchrun: rank 0's
-    if ctx.is_main:
-        write_provenance(root, run_dir, config, trainer_cfg, experiment, command)
-    return execute(root, paper, run_dir, config, trainer_cfg, experiment, resume=False, optimizers=optimizers)
+    try:
+        if ctx.is_main:
+            write_provenance(root, run_dir, config, trainer_cfg, experiment, command)
+        opened = open_logger(root, paper, run_dir, config)
+    except BaseException:  # nothing trained yet: a folder with half its files would only mislead
+        if ctx.is_main:
+            record.discard_run(run_dir)
+        raise
+    return execute(root, paper, run_dir, config, trainer_cfg, experiment, resume=False, optimizers=optimizers,
+                   opened=opened)
 
 
 def write_provenance(root: Path, run_dir: Path, config: dict[str, Any], trainer_cfg: TrainerConfig,
@@ -76,19 +88,85 @@ def write_provenance(root: Path, run_dir: Path, config: dict[str, Any], trainer_
 
 
 def resume_run(root: Path, run_dir: Path) -> RunOutcome:
-    """Continue a killed or interrupted run in its own folder, to the same final numbers."""
+    """Continue a killed or interrupted run in its own folder, to the same final numbers.
+
+    Everything is checked before anything is written: the config is whole, the folder is the
+    paper's, it is a training run, and its checkpoint was written by this run with this config."""
     config = record.read_config_for_resume(run_dir)
+    refuse_component_resume(run_dir, config)
     previous = record.read_summary(run_dir) or {}
     if previous.get("status") == "completed":
         return RunOutcome("completed", run_dir, previous)
-    paper = find_paper(root, config["paper"]["name"])
-    trainer_cfg = TrainerConfig.from_dict(config["trainer"])
+    paper, trainer_cfg, seed, fresh = check_resumable(root, run_dir, config)
     ctx = distributed.setup(trainer_cfg.device, trainer_cfg.devices)
-    seed_everything(int(config.get("seed", 0)))
-    experiment = build_experiment(root, paper, config)
+    seed_everything(seed)
+    experiment = build_resumed_experiment(root, paper, config, run_dir, fresh)
     if ctx.is_main:
         record_resume(root, run_dir)
     return execute(root, paper, run_dir, config, trainer_cfg, experiment, resume=True)
+
+
+def check_resumable(root: Path, run_dir: Path, config: dict[str, Any]) -> tuple[Paper, TrainerConfig, int, str]:
+    """What resume checks before it writes anything, and what it needs: the paper, the trainer
+    settings, the seed, and how to start the run afresh instead (for messages)."""
+    paper, trainer_cfg, seed = resumable_settings(root, run_dir, config)
+    fresh = f"start a new run: {record.short_text(rerun_command(paper, run_dir))}"
+    checkpoints.check_checkpoint_belongs(run_dir, fix=fresh)
+    if not os.access(run_dir, os.W_OK):
+        raise UserError(f"{shown_path(run_dir)} is not writable; make it writable to resume the run there")
+    return paper, trainer_cfg, seed, fresh
+
+
+def refuse_component_resume(run_dir: Path, config: dict[str, Any]) -> None:
+    """Gate 1 is what pytest found; resuming would train a model in the gate's folder instead."""
+    choices = config.get("choices") if isinstance(config.get("choices"), dict) else {}
+    if config.get("component_tests") or choices.get("stage") == "component":
+        paper = config.get("paper", {}).get("name", "<paper>") if isinstance(config.get("paper"), dict) else "<paper>"
+        raise UserError(f"{shown_path(run_dir)} is a component-test run (gate 1): there is no training to resume; "
+                        f"run the tests again with `workbench run {paper} stage=component`")
+
+
+def resumable_settings(root: Path, run_dir: Path, config: dict[str, Any]) -> tuple[Paper, TrainerConfig, int]:
+    """The paper, trainer settings and seed a run's config.yaml gives, or one line saying what
+    in that file stops the resume (a key missing, a wrong type, another paper's config)."""
+    path = shown_path(run_dir / record.CONFIG)
+    restore = "restore the config.yaml the run started with, or start a new run with `workbench run`"
+    paper_name = config["paper"].get("name") if isinstance(config.get("paper"), dict) else None
+    if not isinstance(paper_name, str):
+        raise UserError(f"{path} has no paper.name; {restore}")
+    if len(run_dir.parents) > 2 and run_dir.parents[1].name == record.EVIDENCE:
+        raise UserError(f"{shown_path(run_dir)} is a report's evidence copy of a run, not a run: it has no checkpoints; "
+                        f"resume the run under reproductions/{run_dir.parents[2].name}/runs/ instead")
+    folder_paper = run_dir.parents[2].name if len(run_dir.parents) > 2 and run_dir.parents[1].name == "runs" else None
+    if folder_paper is not None and folder_paper != paper_name:
+        raise UserError(f"{path} is a config of paper {paper_name}, but the run folder is under "
+                        f"reproductions/{folder_paper}/; {restore}")
+    for key in ("trainer", "choices"):
+        if not isinstance(config.get(key), dict):
+            raise UserError(f"{path}: '{key}' is missing or not a mapping of keys; {restore}")
+    try:
+        trainer_cfg = TrainerConfig.from_dict(config["trainer"])
+        seed = require_seed(config.get("seed", 0))
+    except (ConfigError, TypeError) as exc:  # TypeError: keys that are not names
+        raise UserError(f"{path}: {str(exc).splitlines()[0]}; {restore}") from None
+    return find_paper(root, paper_name), trainer_cfg, seed
+
+
+def rerun_command(paper: Paper, run_dir: Path) -> str:
+    return " ".join(["workbench run", paper.name, *record.read_overrides(run_dir)])
+
+
+def build_resumed_experiment(root: Path, paper: Paper, config: dict[str, Any], run_dir: Path, fresh: str) -> Any:
+    """build_experiment on a config.yaml read back from disk: the paper's code built this run
+    when it started, so a failure now is the file (edited, from another version), said in one line."""
+    try:
+        return build_experiment(root, paper, config)
+    except UserError:
+        raise
+    except Exception as exc:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+        raise UserError(f"the paper's build(cfg) fails on {shown_path(run_dir / record.CONFIG)} ({type(exc).__name__}: "
+                        f"{detail}); if the file was edited restore it, or {fresh}") from exc
 
 
 def record_resume(root: Path, run_dir: Path) -> None:
@@ -137,8 +215,10 @@ def check_experiment(experiment: Any, source: Path) -> None:
 
 
 def execute(root: Path, paper: Paper, run_dir: Path, config: dict[str, Any], trainer_cfg: TrainerConfig,
-            experiment: Any, resume: bool, optimizers: tuple[Any, Any] | None = None) -> RunOutcome:
-    logger, base = open_logger(root, paper, run_dir, config)
+            experiment: Any, resume: bool, optimizers: tuple[Any, Any] | None = None,
+            opened: tuple[Any, dict[str, Any]] | None = None) -> RunOutcome:
+    """Train in run_dir; `opened` is open_logger's answer when the caller already has it."""
+    logger, base = opened if opened is not None else open_logger(root, paper, run_dir, config)
     try:
         result = Trainer(trainer_cfg, logger, record.checkpoint_dir(run_dir)).fit(experiment, resume, optimizers)
     except BaseException as exc:
@@ -158,6 +238,8 @@ def open_logger(root: Path, paper: Paper, run_dir: Path, config: dict[str, Any])
         "choices": config["choices"],
         "run_dir": str(run_dir.relative_to(root)) if run_dir.is_relative_to(root) else str(run_dir),
         "started_at": now_iso(),
+        "pid": os.getpid(),  # so `workbench status` can tell a killed run from a running one
+        "host": socket.gethostname(),
     }
     if not distributed.context().is_main:
         return distributed.SilentLogger(), base

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.text import Text
 
 from workbench.run import distributed
 from workbench.errors import ConfigError
@@ -205,6 +207,13 @@ class StopRequest:
         stderr.print("[yellow]stopping after this step and saving a checkpoint (Ctrl-C again to abort)[/]")
 
 
+class StepsPerSecond(ProgressColumn):
+    """Training speed as `12.3 it/s` (rich's estimate over the last 30 s), as Lightning's bar shows it."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed:.3g} it/s" if task.speed else "- it/s", style="progress.data.speed")
+
+
 class ProgressBar:
     """The `train` bar on stderr, redrawn about 200 times a run; nothing when trainer.progress=false
     or the run's logger is quiet."""
@@ -213,7 +222,7 @@ class ProgressBar:
         self.cfg, self.start_step, self.every = cfg, start_step, max(1, cfg.max_steps // 200)
         self.bar = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"),
+            TextColumn("{task.fields[info]}"), StepsPerSecond(),
             TimeElapsedColumn(), TimeRemainingColumn(), console=stderr, transient=False,
         ) if shown else None
 

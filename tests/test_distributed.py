@@ -47,17 +47,17 @@ def test_two_gloo_ranks_match_one_process_on_the_global_batch_and_resume(project
     assert single.returncode == 0, single.stderr
     (reference,) = run_dirs(project, "prototype")
 
-    ddp = workbench(project, *RUN, "trainer.max_steps=10", "trainer.devices=2")
+    ddp = workbench(project, *RUN, "trainer.max_steps=20", "trainer.devices=2")
     assert ddp.returncode == 0, ddp.stderr
     (ddp_dir,) = set(run_dirs(project, "prototype")) - {reference}  # one folder, made by rank 0
     steps = [r["step"] for r in map(yaml.safe_load, (ddp_dir / "metrics.jsonl").read_text().splitlines())
              if r["split"] == "train"]
-    assert steps == [10]  # written once, not once a rank
+    assert steps == [10, 20]  # written once, not once a rank
 
-    # Pretend the run was stopped at step 10 of 20, then resume it under torchrun.
-    config = yaml.safe_load((ddp_dir / "config.yaml").read_text())
-    config["trainer"]["max_steps"] = 20
-    (ddp_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    # Pretend the run was stopped at step 10 of 20: its step-10 checkpoint (prev.pt) is the newest,
+    # the config untouched (an edited config.yaml is refused), then resume it under torchrun.
+    checkpoints = ddp_dir / "checkpoints"
+    (checkpoints / "prev.pt").replace(checkpoints / "last.pt")
     atomic_write_json(ddp_dir / "summary.json", {**read_json(ddp_dir / "summary.json"), "status": "interrupted"})
     resumed = subprocess.run(torchrun_command(2, ["resume", str(ddp_dir)]), cwd=project, capture_output=True,
                              text=True, timeout=300, env={**os.environ, "WORKBENCH_ROOT": str(project)})

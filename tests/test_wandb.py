@@ -45,13 +45,15 @@ def test_offline_wandb_run_holds_every_metric_and_the_config(project):
 
 
 @pytest.mark.integration
-def test_a_broken_wandb_mode_warns_once_and_the_run_completes(project):
+def test_a_wrong_wandb_mode_is_refused_like_any_typo_before_a_run_folder(project):
+    """Issue 16: `logger.wandb.mode=onlin` was accepted with a warning; it is a typo like any other."""
     proc = workbench(project, "run", "mnist1d", "debug=fast", "model=logistic", "logger=wandb",
-                     "logger.wandb.mode=sideways")
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stderr.count("W&B mirror disabled") == 1
-    [run] = run_dirs(project, "prototype")
-    assert summary(run)["status"] == "completed"
+                     "logger.wandb.mode=onlin")
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "logger.wandb.mode" in errors[0] and "online" in errors[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert run_dirs(project, "prototype") == []
 
 
 @pytest.mark.integration

@@ -115,6 +115,7 @@ class Claim(BaseModel):
     scale: Literal["linear", "log"] | None = None  # None: log for losses, errors and distances
     allow: list[str] = Field(default_factory=list)  # config keys a run may change and still count
     status: Literal["candidate", "confirmed", "rejected"]
+    note: str | None = None  # what a reader of the verdict should know, e.g. where the official code differs
 
     @model_validator(mode="after")
     def _numbers_are_finite(self) -> Claim:

@@ -270,6 +270,8 @@ def claim_detail(ctx: ReportContext, r: ClaimResult) -> str:
     parts.append(f"seeds: {seeds}" if r.runs else "no completed on-recipe run")
     if j.note:
         parts.append(j.note)
+    if c.note:
+        parts.append(f"note: {c.note}")
     affected = [d["what"] for d in ctx.deviations if c.id in d["affects"]]
     if affected:
         parts.append("deviations: " + "; ".join(affected))

@@ -35,9 +35,11 @@ browser:
 		|| (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) \
 		|| echo "chromium could not be installed; the report.html browser test will be skipped"
 
-# Fast tier: units, config composition, CLI runs and reports, paper gates (about 5 CPU-minutes).
+# Fast tier: units, config composition, CLI runs and reports, paper gates (about 8 CPU-minutes),
+# spread over every core by pytest-xdist (PYTEST_WORKERS=0 runs it in one process).
+PYTEST_WORKERS ?= auto
 test: setup browser
-	$(PY) -m pytest; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests: that is a failure"; [ $$rc -eq 0 ]
+	$(PY) -m pytest -n $(PYTEST_WORKERS); rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests: that is a failure"; [ $$rc -eq 0 ]
 
 # Integration tier: process-heavy end to end (SIGKILL/Ctrl-C + resume, torchrun, launchers,
 # W&B and MLflow processes, an installed wheel; about 8 CPU-minutes).

@@ -44,7 +44,7 @@ test: setup browser
 # Integration tier: process-heavy end to end (SIGKILL/Ctrl-C + resume, torchrun, launchers,
 # W&B and MLflow processes, an installed wheel; about 8 CPU-minutes).
 test-integration: setup
-	$(PY) -m pytest -m integration; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests: that is a failure"; [ $$rc -eq 0 ]
+	$(PY) -m pytest -m integration -n $(PYTEST_WORKERS); rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests: that is a failure"; [ $$rc -eq 0 ]
 
 # Reproduction tier: the MNIST-1D table with one seed, verdicts checked (about 5 minutes).
 test-repro: setup

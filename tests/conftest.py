@@ -57,3 +57,21 @@ def allow_overrides(root: Path, paper: str, *keys: str) -> None:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["allow"] = [*data.get("allow", []), *keys]
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def install_wheel(tmp_path: Path) -> Path:
+    """Not editable: a wheel built from a copy of this repository's src/ and configs/, installed
+    with pip --target into tmp_path/site, which is returned (put it on PYTHONPATH)."""
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    for folder in ("src", "configs"):
+        shutil.copytree(REPO / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    wheels, target = tmp_path / "wheels", tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(source)], check=True,
+                   cwd=tmp_path)
+    [wheel] = wheels.glob("workbench-*.whl")
+    subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True)
+    return target

@@ -17,7 +17,7 @@ from workbench.errors import UserError
 from workbench.init import init_repository
 from workbench.run.config import compose_config, job_choices, resolve_user_config
 
-from conftest import REPO
+from conftest import REPO, install_wheel
 from fake_arxiv import FakeArxiv, source_tarball
 
 HNN = "1906.01563"
@@ -65,18 +65,7 @@ def test_the_repositorys_own_configs_are_searched_before_workbenchs(tmp_path, mo
 def test_a_wheel_install_inits_a_repository_and_fetches_a_paper_into_it(tmp_path):
     """Not editable: a wheel built from this repository, installed into a folder of its own, run from
     a folder outside the repository against the fake arXiv."""
-    source = tmp_path / "source"
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(REPO / name, source / name)
-    for folder in ("src", "configs"):
-        shutil.copytree(REPO / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    wheels, target = tmp_path / "wheels", tmp_path / "site"
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(source)], check=True,
-                   cwd=tmp_path)
-    [wheel] = wheels.glob("workbench-*.whl")
-    subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True)
+    target = install_wheel(tmp_path)
     fake = FakeArxiv().start()
     try:
         fake.add_paper(HNN, 1, source_tarball())

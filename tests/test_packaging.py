@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -19,7 +18,7 @@ import yaml
 from workbench.run.config import available_options, compose_config, resolve_user_config, shared_configs
 from workbench.run.trainer import TrainerConfig
 
-from conftest import REPO
+from conftest import REPO, install_wheel
 
 
 def test_shared_configs_are_the_top_level_configs_folder():
@@ -74,18 +73,7 @@ def write_outside_project(root: Path) -> None:
 @pytest.mark.integration
 def test_a_regular_install_composes_a_paper_config_outside_the_repository(tmp_path):
     """Not editable: a wheel built from the repository, installed into a folder of its own."""
-    source = tmp_path / "source"
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(REPO / name, source / name)
-    for folder in ("src", "configs"):
-        shutil.copytree(REPO / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    wheels, target, project = tmp_path / "wheels", tmp_path / "site", tmp_path / "project"
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(source)], check=True,
-                   cwd=tmp_path)
-    [wheel] = wheels.glob("workbench-*.whl")
-    subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True)
+    target, project = install_wheel(tmp_path), tmp_path / "project"
     write_outside_project(project)
     code = textwrap.dedent("""
         import json, workbench

@@ -91,3 +91,25 @@ def shown_path(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def filled_templates(root: Any, values: dict[str, str]) -> dict[str, str]:
+    """Relative path -> text of every file under the template folder `root` (a Path or an
+    importlib.resources Traversable), each {{key}} replaced by values[key]; sorted by path."""
+    files = {}
+    for rel in template_paths(root):
+        text = (root / rel).read_text(encoding="utf-8")
+        for key, value in values.items():
+            text = text.replace("{{" + key + "}}", value)
+        files[rel] = text
+    return files
+
+
+def template_paths(folder: Any, prefix: str = "") -> list[str]:
+    paths = []
+    for item in folder.iterdir():
+        if item.name == "__pycache__":
+            continue
+        rel = f"{prefix}{item.name}"
+        paths += template_paths(item, rel + "/") if item.is_dir() else [rel]
+    return sorted(paths)

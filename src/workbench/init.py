@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
 
 import workbench
 from workbench.errors import UserError
-from workbench.files import atomic_write_text
+from workbench.files import atomic_write_text, filled_templates
 
 HIDDEN = {"gitignore": ".gitignore", "github": ".github"}  # template name -> name in the repository
 
@@ -80,22 +79,8 @@ def workbench_version() -> str:
 
 def rendered_files(values: dict[str, str]) -> dict[str, str]:
     """Repository-relative path -> text of every template, its {{placeholders}} filled in."""
-    root = resources.files("workbench") / "templates" / "init"
     files = {}
-    for rel in template_paths(root):
-        text = (root / rel).read_text(encoding="utf-8")
-        for key, value in values.items():
-            text = text.replace("{{" + key + "}}", value)
+    for rel, text in filled_templates(resources.files("workbench") / "templates" / "init", values).items():
         first, _, rest = rel.partition("/")
         files[f"{HIDDEN.get(first, first)}/{rest}" if rest else HIDDEN.get(first, first)] = text
     return files
-
-
-def template_paths(folder: Any, prefix: str = "") -> list[str]:
-    paths = []
-    for item in folder.iterdir():
-        if item.name == "__pycache__":
-            continue
-        rel = f"{prefix}{item.name}"
-        paths += template_paths(item, rel + "/") if item.is_dir() else [rel]
-    return sorted(paths)

@@ -32,7 +32,7 @@ from workbench.fetch.frontmatter import code_url, paper_title
 from workbench.fetch.recipe import RecipeEntry, read_recipe, recipe_yaml, reproduction_yaml
 from workbench.fetch.arxiv import ArxivId, CachedPaper, fetch_to_cache, parse_id, sha256_file
 from workbench.errors import UserError
-from workbench.files import atomic_write_json, atomic_write_text
+from workbench.files import atomic_write_json, atomic_write_text, filled_templates
 from workbench.project import list_papers, project_root, read_paper_yaml
 
 MANIFEST = ".workbench-scaffold.json"
@@ -325,13 +325,7 @@ def _generated_files(name: str, meta: dict[str, Any], reading: Reading) -> dict[
         "abs_url": meta.get("abs_url") or "", "n_candidates": str(reading.n_candidates),
         **asdict(reading.items), "n_recipe": str(len(reading.recipe)),
     }
-    files = {}
-    template_root = resources.files("workbench") / "templates" / "paper"
-    for rel in _template_paths(template_root):
-        text = (template_root / rel).read_text(encoding="utf-8")
-        for key, value in values.items():
-            text = text.replace("{{" + key + "}}", value)
-        files[rel] = text
+    files = filled_templates(resources.files("workbench") / "templates" / "paper", values)
     files["claims.yaml"] = claims_yaml(meta, reading)
     files["recipe.yaml"] = recipe_yaml(reading.recipe, meta["title"], _arxiv_label(meta))
     if reading.recipe:
@@ -339,14 +333,6 @@ def _generated_files(name: str, meta: dict[str, Any], reading: Reading) -> dict[
     return files
 
 
-def _template_paths(folder: Any, prefix: str = "") -> list[str]:
-    paths = []
-    for item in folder.iterdir():
-        if item.name == "__pycache__":
-            continue
-        rel = f"{prefix}{item.name}"
-        paths += _template_paths(item, rel + "/") if item.is_dir() else [rel]
-    return sorted(paths)
 
 
 def claims_yaml(meta: dict[str, Any], reading: Reading) -> str:

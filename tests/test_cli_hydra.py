@@ -137,6 +137,19 @@ def test_the_table1_preset_carries_the_whole_sweep(monkeypatch):
     assert len(seen) == 8 and {s for *_, s in seen} == {7}
 
 
+def test_a_long_seed_sweep_plans_every_job_with_its_own_seed(monkeypatch):
+    """Jobs that differ only in a value are copies of one composed config: each must still be its own
+    config, with its own seed and its own record of the overrides (launch reads hydra.overrides.task)."""
+    monkeypatch.setenv("WORKBENCH_ROOT", str(REPO))
+    plan = plan_run(MNIST1D_CONF, ["model=mlp", "seed=range(0,300)"], multirun=True)
+    assert plan.n_jobs == len(plan.jobs) == 300
+    assert [job.seed for job in plan.jobs] == list(range(300))
+    assert [list(job.hydra.overrides.task) for job in plan.jobs] == [["model=mlp", f"seed={s}"] for s in range(300)]
+    assert {job_choices(job.hydra)["model"] for job in plan.jobs} == {"mlp"}
+    plan.jobs[0].optim.lr = 0.5  # no job shares a node with another
+    assert plan.jobs[1].optim.lr != 0.5
+
+
 def test_a_preset_sweep_without_m_is_one_run_and_says_so(monkeypatch, capsys):
     monkeypatch.setenv("WORKBENCH_ROOT", str(REPO))
     plan = plan_run(MNIST1D_CONF, ["experiment=table1"], multirun=False)

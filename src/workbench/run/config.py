@@ -11,17 +11,23 @@ are turned into one-line `ConfigError`s before anything runs, for every job of a
 
 from __future__ import annotations
 
+import copy
 import difflib
-from importlib import resources
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 from hydra import compose, initialize_config_dir
+from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
 from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
 from hydra.errors import HydraException, MissingConfigException
 from hydra.plugins.completion_plugin import DefaultCompletionPlugin
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -128,16 +134,83 @@ def checked_value(flag: str, value: str, allowed: tuple[str, ...] | None) -> str
 
 def compose_config(conf_dir: Path, overrides: list[str]) -> DictConfig:
     """Compose one job's config (hydra node included); raises ConfigError on user mistakes."""
+    with composer(conf_dir) as compose_job:
+        return compose_job(overrides)
+
+
+@contextmanager
+def composer(conf_dir: Path) -> Iterator[Composer]:
+    """Hydra initialised once for a paper, to compose many jobs (a sweep's plan) in it. A ConfigError
+    ends it: the message may compose on its own (the did-you-mean of an unknown key)."""
     GlobalHydra.instance().clear()
     try:
-        with initialize_config_dir(config_dir=str(conf_dir.resolve()), version_base="1.3"):
-            cfg = compose(
-                PRIMARY_CONFIG,
-                overrides=[searchpath_override(), *overrides],
-                return_hydra_config=True,
-            )
-            resolve_user_config(cfg)
+        with compose_errors(conf_dir, []):  # Hydra's setup names no override
+            context = initialize_config_dir(config_dir=str(conf_dir.resolve()), version_base="1.3")
+        with context:
+            yield Composer(conf_dir)
+    finally:
+        GlobalHydra.instance().clear()
+
+
+class Composer:
+    """Composes jobs inside one Hydra initialisation. Hydra builds a config from its defaults list
+    (the config-group choices and hydra.* overrides) and then sets the plain values, so jobs that
+    share those choices share the first step (~150 ms a job): each is a copy of the config composed
+    for its choices, with its values set by Hydra's own override step (struct mode, the same errors)."""
+
+    def __init__(self, conf_dir: Path) -> None:
+        self.conf_dir = conf_dir
+        self.parser = OverridesParser.create()
+        self.loader = GlobalHydra.instance().config_loader()
+        # one composition per distinct set of choices; each job gets a deep copy to apply its values to
+        self.by_choices: dict[tuple[str, ...], DictConfig] = {}
+        self.group_keys: dict[str, bool] = {}
+
+    def __call__(self, overrides: list[str]) -> DictConfig:
+        with compose_errors(self.conf_dir, overrides):
+            parsed = self.parser.parse_overrides([searchpath_override(), *overrides])
+            choices = tuple(o.input_line for o in parsed if self.chooses(o))
+            if choices not in self.by_choices:
+                self.by_choices[choices] = compose(PRIMARY_CONFIG, overrides=list(choices), return_hydra_config=True)
+            cfg = copy.deepcopy(self.by_choices[choices])
+            ConfigLoaderImpl._apply_overrides_to_config([o for o in parsed if not self.chooses(o)], cfg)
+            record_overrides(cfg, parsed)
+            resolve_user_config(cfg)  # an interpolation that cannot resolve fails now, not in the run
             return cfg
+
+    def chooses(self, override: Override) -> bool:
+        """Whether Hydra reads the override while building the defaults list (as its Overrides does:
+        a config group given a name), or it is under hydra (the search path, the hydra node)."""
+        key = override.key_or_group
+        if key == "hydra" or override.is_hydra_override():
+            return True
+        return not isinstance(override.value(), dict) and self.is_group(key)
+
+    def is_group(self, key: str) -> bool:
+        """A config group in Hydra's search path: the loader's sources, and the places the
+        searchpath override adds (Hydra's repository finds a group as a folder)."""
+        if key not in self.group_keys:
+            parent, _, name = key.rpartition("/")
+            self.group_keys[key] = name in self.loader.list_groups(parent) or any(
+                (place / key).is_dir() for place in (project_configs(), shared_configs()) if place is not None)
+        return self.group_keys[key]
+
+
+def record_overrides(cfg: DictConfig, parsed: list[Override]) -> None:
+    """The hydra node's record of the job's own overrides, in command-line order, as Hydra's compose
+    writes it (launch reads hydra.overrides.task; hydra.overrides.hydra comes with the choices)."""
+    task = [o for o in parsed if not o.is_hydra_override()]
+    cfg.hydra.overrides.task = [o.input_line for o in task]
+    naming = cfg.hydra.job.config.override_dirname
+    cfg.hydra.job.override_dirname = get_overrides_dirname(
+        overrides=task, exclude_keys=naming.exclude_keys, item_sep=naming.item_sep, kv_sep=naming.kv_sep)
+
+
+@contextmanager
+def compose_errors(conf_dir: Path, overrides: list[str]) -> Iterator[None]:
+    """Hydra's and OmegaConf's errors while composing, as one-line ConfigErrors."""
+    try:
+        yield
     except (HydraException, OmegaConfBaseException, ValueError) as exc:  # first: some are OSErrors too
         raise find_broken_yaml(conf_dir) or explain_compose_error(exc, conf_dir, overrides) from None
     except TypeError as exc:  # Hydra's own crash on e.g. model=[1,2]
@@ -146,8 +219,6 @@ def compose_config(conf_dir: Path, overrides: list[str]) -> DictConfig:
     except (yaml.YAMLError, RecursionError, OSError):
         raise find_broken_yaml(conf_dir) or ConfigError(
             f"a config under {conf_dir} cannot be read; check the files you edited") from None
-    finally:
-        GlobalHydra.instance().clear()
 
 
 def load_config(paper: str, overrides: list[str] | None = None) -> DictConfig:

@@ -22,7 +22,7 @@ from rich.markup import escape
 
 from workbench.console import stderr
 from workbench.errors import ConfigError
-from workbench.run.config import RunArgs, compose_config, first_line
+from workbench.run.config import RunArgs, composer, first_line
 
 
 @dataclass
@@ -44,27 +44,29 @@ def check_command_line(conf_dir: Path, args: RunArgs) -> SweepPlan:
 
 
 def plan_run(conf_dir: Path, overrides: list[str], multirun: bool, warn: bool = True) -> SweepPlan:
-    """Compose every job of the run or sweep up front, so a typo fails before any training."""
+    """Compose every job of the run or sweep up front, so a typo fails before any training. One Hydra
+    initialisation composes them all: jobs that differ only in values cost a copy, not a compose."""
     parsed = parse(overrides)
     swept = [o for o in parsed if o.is_sweep_override()]
     if swept and not multirun:
         names = ", ".join(o.input_line for o in swept)
         raise ConfigError(f"override '{names}' lists several values; add -m to sweep over them")
-    base = compose_config(conf_dir, [first_value(o) for o in parsed])
-    sweeper = base.hydra.runtime.choices.get("hydra/sweeper") or "basic"
-    params = sweeper_params(base) if sweeper == "basic" else []
-    if not multirun:
-        if params and warn:
-            stderr.print(f"[yellow]warning:[/] the config sweeps {', '.join(p.split('=')[0] for p in params)} "
-                         f"(hydra.sweeper.params); add -m to run that sweep, this is one run", highlight=False)
-        return SweepPlan([base], 1)
-    if sweeper != "basic":
-        trials = OmegaConf.select(base, "hydra.sweeper.n_trials")
-        return SweepPlan([base], trials if isinstance(trials, int) else 0, sweeper)
-    jobs = expand_sweep([*params, *overrides])
-    if len(jobs) > 20:  # composing takes a moment a job: say what the wait is
-        stderr.print(f"checking the configs of the sweep's {len(jobs)} jobs before any runs", highlight=False)
-    return SweepPlan([compose_config(conf_dir, job) for job in jobs], len(jobs))
+    with composer(conf_dir) as compose_job:
+        base = compose_job([first_value(o) for o in parsed])
+        sweeper = base.hydra.runtime.choices.get("hydra/sweeper") or "basic"
+        params = sweeper_params(base) if sweeper == "basic" else []
+        if not multirun:
+            if params and warn:
+                stderr.print(f"[yellow]warning:[/] the config sweeps {', '.join(p.split('=')[0] for p in params)} "
+                             f"(hydra.sweeper.params); add -m to run that sweep, this is one run", highlight=False)
+            return SweepPlan([base], 1)
+        if sweeper != "basic":
+            trials = OmegaConf.select(base, "hydra.sweeper.n_trials")
+            return SweepPlan([base], trials if isinstance(trials, int) else 0, sweeper)
+        jobs = expand_sweep([*params, *overrides])
+        if len(jobs) > 20:  # composing takes a moment a job: say what the wait is
+            stderr.print(f"checking the configs of the sweep's {len(jobs)} jobs before any runs", highlight=False)
+        return SweepPlan([compose_job(job) for job in jobs], len(jobs))
 
 
 def parse(overrides: list[str]) -> list[Override]:

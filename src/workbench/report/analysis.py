@@ -28,20 +28,24 @@ MAX_HEADS = 8
 def confusion_matrices(ctx: ReportContext, files: dict[str, bytes]) -> dict[str, Confusion]:
     """Configuration label -> its summed confusion matrix, for the configurations that have one."""
     found = {}
+    drawers: dict[tuple[str, ...], ConfusionFigure] = {}  # one per class list: the same layout, redrawn
     for label, runs in ctx.configurations().items():
-        confusion = _sum_confusion(runs, f"confusion_{slug(label)}.png")
+        confusion = _sum_confusion(ctx, runs, f"confusion_{slug(label)}.png")
         if confusion is not None:
-            store(files, confusion.png, _confusion_figure(confusion, label), tight=False)
+            names = tuple(confusion.class_names)
+            if names not in drawers:
+                drawers[names] = ConfusionFigure(confusion.class_names)
+            store(files, confusion.png, drawers[names].drawn(confusion, label), tight=False)
             found[label] = confusion
     return found
 
 
-def _sum_confusion(runs: list[RunRecord], png_name: str) -> Confusion | None:
+def _sum_confusion(ctx: ReportContext, runs: list[RunRecord], png_name: str) -> Confusion | None:
     """Sum the confusion matrices of runs that wrote analysis.json; mismatched ones are noted."""
     total: Confusion | None = None
     notes: list[str] = []
     for run in runs:
-        data = run.analysis()
+        data = ctx.analysis(run)
         if data is None:
             continue
         matrix, names = _valid_matrix(data)
@@ -74,24 +78,39 @@ def _valid_matrix(data: Any) -> tuple[list[list[int]] | None, list[str]]:
     return matrix, names
 
 
-def _confusion_figure(confusion: Confusion, label: str) -> Any:
-    k = len(confusion.class_names)
-    fig, ax = new_figure(max(4.0, 0.45 * k + 2), max(3.5, 0.45 * k + 1.5))
-    image = ax.imshow(confusion.matrix, cmap="Blues")
-    fig.colorbar(image, ax=ax)
-    ax.set_xticks(range(k), confusion.class_names, fontsize=8)
-    ax.set_yticks(range(k), confusion.class_names, fontsize=8)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(f"{label or 'all runs'}: confusion, {confusion.runs} run(s) summed", fontsize=9)
-    if k <= 20:  # numbers in the cells stay readable up to about 20 classes
+class ConfusionFigure:
+    """A confusion-matrix figure built once for a list of classes and redrawn for each configuration.
+
+    Building a figure (its axes, colorbar, tick labels and k² cell texts) costs as much as drawing
+    it, and every configuration with the same classes has the same layout: only the image, the
+    colour scale, the cell texts and the title change, and the drawn bytes are those of a new figure.
+    """
+
+    def __init__(self, class_names: list[str]) -> None:
+        k = len(class_names)
+        self.fig, self.ax = new_figure(max(4.0, 0.45 * k + 2), max(3.5, 0.45 * k + 1.5))
+        self.image = self.ax.imshow([[0] * k for _ in range(k)], cmap="Blues")
+        self.fig.colorbar(self.image, ax=self.ax)
+        self.ax.set_xticks(range(k), class_names, fontsize=8)
+        self.ax.set_yticks(range(k), class_names, fontsize=8)
+        self.ax.set_xlabel("predicted")
+        self.ax.set_ylabel("true")
+        # numbers in the cells stay readable up to about 20 classes
+        self.cells = {(i, j): self.ax.text(j, i, "", ha="center", va="center", fontsize=7)
+                      for i, j in itertools.product(range(k), range(k))} if k <= 20 else {}
+        self.fig.subplots_adjust(left=0.1, right=0.98, bottom=0.1, top=0.93)  # fixed: tight_layout costs a third
+
+    def drawn(self, confusion: Confusion, label: str) -> Any:
+        """The figure, showing this configuration's summed matrix."""
+        self.image.set_data(confusion.matrix)
+        self.image.autoscale()  # the colour scale spans this matrix, as a new imshow's would
+        self.ax.set_title(f"{label or 'all runs'}: confusion, {confusion.runs} run(s) summed", fontsize=9)
         peak = max(max(row) for row in confusion.matrix) or 1
-        for i, j in itertools.product(range(k), range(k)):
+        for (i, j), cell in self.cells.items():
             value = confusion.matrix[i][j]
-            ax.text(j, i, str(value), ha="center", va="center", fontsize=7,
-                    color="white" if value > peak / 2 else "black")
-    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.1, top=0.93)  # fixed: tight_layout costs a third
-    return fig
+            cell.set_text(str(value))
+            cell.set_color("white" if value > peak / 2 else "black")
+        return self.fig
 
 
 # --- worst examples ----------------------------------------------------------------------------
@@ -102,7 +121,7 @@ def _first_analysis_with(ctx: ReportContext, key: str) -> list[tuple[str, RunRec
     found = []
     for label, runs in ctx.configurations().items():
         for run in sorted(runs, key=lambda r: (r.seed is None, r.seed or 0)):
-            data = run.analysis()
+            data = ctx.analysis(run)
             if isinstance(data, dict) and data.get(key) is not None:
                 found.append((label, run, data[key]))
                 break

@@ -37,6 +37,8 @@ class ReportContext:
     listed: list[RunRecord] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # one line each; printed and listed in REPORT.md
     _rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    _overrides: dict[str, list[str]] = field(default_factory=dict)
+    _analyses: dict[str, Any] = field(default_factory=dict)
 
     def metric_rows(self, run: RunRecord) -> list[dict[str, Any]]:
         """metrics.jsonl rows of a run, read once; a corrupt line is skipped with a warning."""
@@ -44,6 +46,20 @@ class ReportContext:
         if key not in self._rows:
             self._rows[key] = run.metric_rows(self.warnings)
         return self._rows[key]
+
+    def overrides(self, run: RunRecord) -> list[str]:
+        """overrides.yaml of a run, parsed once: the sweeps and the re-run commands both read it."""
+        key = str(run.path)
+        if key not in self._overrides:
+            self._overrides[key] = run.overrides()
+        return self._overrides[key]
+
+    def analysis(self, run: RunRecord) -> Any:
+        """analysis.json of a run, parsed once: confusion matrices, worst examples and attention read it."""
+        key = str(run.path)
+        if key not in self._analyses:
+            self._analyses[key] = run.analysis()
+        return self._analyses[key]
 
     def rel(self, path: Path) -> str:
         """A run's path relative to the reproduction folder, with forward slashes."""

@@ -126,24 +126,26 @@ def _curve(ctx: ReportContext, run: RunRecord, metric: str) -> list[tuple[float,
     """(step, value) of a metric from the run's metrics.jsonl."""
     points = []
     for row in ctx.metric_rows(run):
-        value = _row_metrics(row).get(metric)
+        value = _row_value(row, metric)
         if value is not None and math.isfinite(value):
             points.append((float(row["step"]), value))
     return points
 
 
-def _row_metrics(row: dict[str, Any]) -> dict[str, float]:
-    """A metrics.jsonl row under the names a claim may use: "test/acc", "test_acc", "acc"."""
+def _row_value(row: dict[str, Any], metric: str) -> float | None:
+    """A metrics.jsonl row's value under a name a claim may use: "test/acc", "test_acc", "acc".
+    A split's name ("test/acc") wins over a bare key of the same name; otherwise the first key does.
+    One lookup, not a dict of every name: a report reads tens of thousands of rows."""
     split = row.get("split")
-    out: dict[str, float] = {}
+    found = None
     for key, value in row.items():
         if key in ("step", "split") or isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
-        out.setdefault(key, float(value))
-        if isinstance(split, str):
-            out[f"{split}/{key}"] = float(value)
-            out[f"{split}_{key}"] = float(value)
-    return out
+        if key == metric and found is None:
+            found = float(value)
+        if isinstance(split, str) and metric in (f"{split}/{key}", f"{split}_{key}"):
+            found = float(value)
+    return found
 
 
 @dataclass
@@ -351,10 +353,10 @@ def _paper_vs_ours_figure(metric: str, unit: str, results: list[ClaimResult]) ->
 # --- sweeps ------------------------------------------------------------------------------------
 
 
-def _overrides(run: RunRecord) -> dict[str, str]:
+def _overrides(ctx: ReportContext, run: RunRecord) -> dict[str, str]:
     """overrides.yaml as typed ("optim.lr=0.01"), as key -> value text; + and ~ prefixes dropped."""
     out = {}
-    for item in run.overrides():
+    for item in ctx.overrides(run):
         if "=" in item:
             key, value = item.split("=", 1)
             out[key.lstrip("+~")] = value
@@ -372,7 +374,7 @@ def _number(value: str) -> float | None:
 def sweeps(ctx: ReportContext, files: dict[str, bytes]) -> list[Image]:
     """Each claimed metric against each numeric override the named runs set to 3 or more values."""
     runs = [r for r in ctx.listed if r.status == "completed" and r.stage == ctx.stage and not is_beyond_paper(r)]
-    overrides = {str(r.path): _overrides(r) for r in runs}
+    overrides = {str(r.path): _overrides(ctx, r) for r in runs}
     values_of: dict[str, set[float]] = defaultdict(set)
     for ov in overrides.values():
         for key, value in ov.items():

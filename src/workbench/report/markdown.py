@@ -272,7 +272,7 @@ def _rerun(ctx: ReportContext) -> str:
     name = ctx.paper["name"]
     seeds_of: dict[tuple[str, ...], set[int]] = defaultdict(set)
     for run in runs_of(ctx.results):
-        seeds_of[_overrides_but_seed(run)].update({run.seed} if run.seed is not None else set())
+        seeds_of[_overrides_but_seed(ctx, run)].update({run.seed} if run.seed is not None else set())
     commands = [_run_command(name, overrides, sorted(seeds)) for overrides, seeds in sorted(seeds_of.items())]
     if not commands:
         commands = [f"workbench run {name} stage={ctx.stage} -m seed=0,1,2"]
@@ -282,10 +282,11 @@ def _rerun(ctx: ReportContext) -> str:
     return "## How to re-run\n\n```bash\n" + "\n".join(commands) + "\n```"
 
 
-def _overrides_but_seed(run: RunRecord) -> tuple[str, ...]:
+def _overrides_but_seed(ctx: ReportContext, run: RunRecord) -> tuple[str, ...]:
     """The run's overrides as typed, without seed and seeds; `stage=<stage>` where it has no overrides.yaml."""
-    kept = tuple(o for o in run.overrides() if o.split("=", 1)[0].lstrip("+~") not in ("seed", "seeds"))
-    return kept if run.overrides() else (f"stage={run.stage}",)
+    overrides = ctx.overrides(run)
+    kept = tuple(o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in ("seed", "seeds"))
+    return kept if overrides else (f"stage={run.stage}",)
 
 
 def _run_command(paper: str, overrides: tuple[str, ...], seeds: list[int]) -> str:

@@ -25,7 +25,7 @@ from workbench.run.provenance import redact_config
 from workbench.run.record import RunRecord
 
 DEFAULT_ALLOW = ("seed", "seeds", "trainer.device", "trainer.devices", "trainer.threads", "trainer.progress",
-                 "trainer.vectorize_seeds", "logger", "launcher", "paths")
+                 "trainer.vectorize_seeds", "trainer.vectorize_over", "logger", "launcher", "paths")
 ABSENT: Any = object()  # a key one side lacks
 
 

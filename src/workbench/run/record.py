@@ -195,10 +195,18 @@ def read_json_quietly(path: Path) -> Any:
         return None
 
 
+def safe_load_fast(text: str) -> Any:
+    """yaml.safe_load, with libyaml's safe loader where PyYAML was built with it: the same
+    documents, several times faster, which a report reading hundreds of run folders notices."""
+    if hasattr(yaml, "CSafeLoader"):
+        return yaml.load(text, Loader=yaml.CSafeLoader)
+    return yaml.safe_load(text)
+
+
 def read_yaml_quietly(path: Path) -> Any:
     """The parsed file, or None when it is missing or not readable YAML."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return safe_load_fast(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError, ValueError):
         return None
 

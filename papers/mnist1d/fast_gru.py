@@ -3,16 +3,18 @@
 model.GRU.readable_recurrence writes the recurrence out with ordinary tensor ops; autograd then
 records about 15 small ops per time step and replays twice as many backwards, and on CPU it is
 the per-op overhead, not the arithmetic (about 9 MFLOP a training step), that costs. Here the
-forward runs the same equations under no_grad, six ops a step, and the backward is the
-hand-written BPTT below, four ops a step: everything that does not depend on the incoming
+forward runs the same equations under no_grad, four ops a step, and the backward is the
+hand-written BPTT below, three ops a step: everything that does not depend on the incoming
 gradient (the gate derivatives) is computed for all steps at once, before the loop, and the weight
 gradients after it as one batched matrix product over all steps.
 
-Shapes: g groups (directions, times seeds under vmap), t steps, b batch, h hidden, 3h the gates
-(r, z, n, nn.GRU's row order); tensors are g t b ..., so that each step's slice is contiguous
-memory per group. With gx = W_ih x_t + b_ih precomputed for all steps:
+Shapes: g groups (directions, times seeds under vmap), t steps, h hidden, 3h the gates (r, z, n,
+nn.GRU's row order), b batch; tensors are g (3h) t b: batch innermost, so that every elementwise
+op runs over 100 contiguous numbers and a gate is a slice of rows (with hidden units innermost,
+h = 6, CPU kernels fall off their vectorised path: a gate slice, a broadcast over gates or a
+repeat then costs several times the arithmetic). With gx = W_ih x_t + b_ih precomputed for all steps:
 
-    gh  = W_hh h_prev + b_hh
+    gh  = W_hh h_prev + b_hh                          (g 3h h) @ (g h b): one batched matrix product
     r   = sigmoid(gx_r + gh_r),  z = sigmoid(gx_z + gh_z)
     n   = tanh(gx_n + r * gh_n)
     h   = (1 - z) * n + z * h_prev      computed as lerp(n, h_prev, z) = n + z (h_prev - n)
@@ -21,7 +23,7 @@ Backward, with dh the gradient reaching h at step t (from the output and from st
 
     da_r = dh * r(1-r) gh_n (1-z)(1-n^2)   da_z = dh * z(1-z)(h_prev - n)   da_n = dh * (1-z)(1-n^2)
     dgx  = [da_r, da_z, da_n]               dgh  = [da_r, da_z, r da_n]
-    dh_prev = dh * z + dgh W_hh
+    dh_prev = dh * z + W_hh^T dgh
 
 Under torch.func.vmap (several seeds at once) the vmap rule folds the seeds into g, so the
 seeds' recurrences run as one batch instead of op by op. test_components checks this path
@@ -33,35 +35,30 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from einops import rearrange
 
 
 class GRURecurrence(torch.autograd.Function):
-    """hs: g t b h, all hidden states from h_0 = 0, given gx: g t b 3h, W_hh: g 3h h, b_hh: g 3h.
-
-    The elementwise products pair tensors of the same shape: broadcasting a dimension of 6 units
-    over 3 gates takes CPU kernels off their fast path, so dh is repeated over the gates instead.
-    """
+    """hs: g h t b, all hidden states from h_0 = 0, given gx: g 3h t b, W_hh: g 3h h, b_hh: g 3h."""
 
     @staticmethod
     def forward(gx: torch.Tensor, W_hh: torch.Tensor, b_hh: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        g, t, b, three_h = gx.shape
+        g, three_h, t, b = gx.shape
         hidden = three_h // 3
-        W_t = W_hh.transpose(1, 2)  # g h 3h
-        bias = b_hh.unsqueeze(1)  # g 1 3h
-        h = gx.new_zeros(g, b, hidden)
-        hs, rzs, ns, ghns = [], [], [], []
+        bias = b_hh.unsqueeze(-1)  # g 3h 1
+        x_rz, x_n = gx[:, :2 * hidden].unbind(2), gx[:, 2 * hidden:].unbind(2)  # per-step views, g · b
+        # every step writes into its slice of the outputs (out=): stacking 40 small tensors costs more
+        hs, rz, n, gh_n = (gx.new_empty(g, rows, t, b) for rows in (hidden, 2 * hidden, hidden, hidden))
+        h = gx.new_zeros(g, hidden, b)
         for step in range(t):
-            x_step = gx[:, step]
-            gh = torch.baddbmm(bias, h, W_t)  # g b 3h
-            rz = torch.sigmoid(x_step[..., :2 * hidden] + gh[..., :2 * hidden])
-            gh_n = gh[..., 2 * hidden:]
-            n = torch.tanh(torch.addcmul(x_step[..., 2 * hidden:], rz[..., :hidden], gh_n))
-            h = torch.lerp(n, h, rz[..., hidden:])
-            hs.append(h)
-            rzs.append(rz)
-            ns.append(n)
-            ghns.append(gh_n)
-        return tuple(torch.stack(seq, 1) for seq in (hs, rzs, ns, ghns))
+            gh = torch.baddbmm(bias, W_hh, h)  # g 3h b
+            r_z = torch.sigmoid(gh[:, :2 * hidden].add_(x_rz[step]), out=rz[:, :, step])
+            gh_n[:, :, step] = gh[:, 2 * hidden:]
+            # tanh(a) = 2 sigmoid(2a) - 1: CPU sigmoid kernels are vectorised, tanh's several times slower
+            a = torch.addcmul(x_n[step], r_z[:, :hidden], gh[:, 2 * hidden:]).mul_(2)
+            n_t = torch.sigmoid(a, out=n[:, :, step]).mul_(2).sub_(1)
+            h = torch.lerp(n_t, h, r_z[:, hidden:], out=hs[:, :, step])
+        return hs, rz, n, gh_n
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[torch.Tensor, ...], output: tuple[torch.Tensor, ...]) -> None:
@@ -73,27 +70,29 @@ class GRURecurrence(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, d_hs: torch.Tensor, *unused: Any) -> tuple[torch.Tensor, ...]:
         W_hh, hs, rz, n, gh_n = ctx.saved_tensors
-        g, t, b, hidden = hs.shape
-        d_hs = d_hs.contiguous()
-        h_prev = torch.cat([hs.new_zeros(g, 1, b, hidden), hs[:, :-1]], dim=1)
-        r, z = rz[..., :hidden], rz[..., hidden:].contiguous()
-        # dh -> (da_r, da_z, da_n) per unit, for every step at once: g t b 3h
-        a_n = (1 - z) * (1 - n * n)
+        g, hidden, t, b = hs.shape
+        d_out = d_hs.unbind(2)
+        h_prev = torch.cat([hs.new_zeros(g, hidden, 1, b), hs[:, :, :-1]], dim=2)
+        r, z = rz[:, :hidden], rz[:, hidden:]
+        # dh -> (da_r, da_z, r da_n) per unit, for every step at once: g 3 h t b
+        a_n = (1 - z) * torch.addcmul(torch.ones(()), n, n, value=-1)  # (1-z)(1-n^2)
         a_r = a_n * gh_n * r * (1 - r)
         a_z = (h_prev - n) * z * (1 - z)
-        to_gx = torch.cat([a_r, a_z, a_n], dim=-1)
-        to_gh = torch.cat([a_r, a_z, a_n * r], dim=-1)
-        dh = d_hs[:, -1]
-        dhs = [dh]
-        for step in range(t - 1, 0, -1):
-            dgh = dh.repeat(1, 1, 3) * to_gh[:, step]  # g b 3h
-            dh = torch.baddbmm(torch.addcmul(d_hs[:, step - 1], dh, z[:, step]), dgh, W_hh)
-            dhs.append(dh)
-        dh_all = torch.stack(dhs[::-1], dim=1).repeat(1, 1, 1, 3)  # g t b 3h
-        d_gx = dh_all * to_gx
-        d_gh = dh_all * to_gh
-        d_W_hh = torch.bmm(d_gh.reshape(g, t * b, 3 * hidden).transpose(1, 2), h_prev.reshape(g, t * b, hidden))
-        return d_gx, d_W_hh, d_gh.sum((1, 2))
+        to_gh = torch.stack([a_r, a_z, a_n * r], dim=1)
+        W_t = W_hh.transpose(1, 2)  # g h 3h
+        # each step's dgh lands in its slice of d_gh, and dh in dh_all: no stacking afterwards
+        d_gh, dh_all = hs.new_empty(g, 3, hidden, t, b), torch.empty_like(hs)
+        dh = dh_all[:, :, -1].copy_(d_out[-1])
+        for step in range(t - 1, -1, -1):
+            dgh = torch.mul(dh.unsqueeze(1), to_gh[:, :, :, step], out=d_gh[:, :, :, step]).view(g, 3 * hidden, b)
+            if step > 0:
+                carried = torch.addcmul(d_out[step - 1], dh, z[:, :, step])
+                dh = torch.baddbmm(carried, W_t, dgh, out=dh_all[:, :, step - 1])
+        d_gh = d_gh.view(g, 3 * hidden, t, b)
+        # dgx = dgh but for the candidate's rows, where r does not multiply: [da_r, da_z, da_n]
+        d_gx = torch.cat([d_gh[:, :2 * hidden], dh_all * a_n], dim=1)
+        d_W_hh = torch.bmm(d_gh.view(g, 3 * hidden, t * b), h_prev.view(g, hidden, t * b).transpose(1, 2))
+        return d_gx, d_W_hh, d_gh.sum((2, 3))
 
     @staticmethod
     def vmap(info: Any, in_dims: tuple[int | None, ...], gx: torch.Tensor, W_hh: torch.Tensor,
@@ -106,5 +105,5 @@ class GRURecurrence(torch.autograd.Function):
 
 
 def gru_recurrence(gx: torch.Tensor, W_hh: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
-    """All hidden states, g t b h, of g independent GRUs from zero initial states (see above)."""
+    """All hidden states, g h t b, of g independent GRUs from zero initial states (see above)."""
     return GRURecurrence.apply(gx, W_hh, b_hh)[0]

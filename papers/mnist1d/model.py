@@ -115,38 +115,37 @@ class GRU(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: b t → b k
         g = self.gru
-        # d = 2 directions, g = 3 gates (r, z, n, nn.GRU's row order), i = 1 input feature.
-        W_ih = torch.stack([g.weight_ih_l0, g.weight_ih_l0_reverse])[..., 0]  # d (g h)
+        # d = 2 directions, g = 3 gates (r, z, n, nn.GRU's row order); input size 1.
+        W_ih = torch.stack([g.weight_ih_l0, g.weight_ih_l0_reverse])  # d (g h) 1
         W_hh = torch.stack([g.weight_hh_l0, g.weight_hh_l0_reverse])  # d (g h) h
         b_ih = torch.stack([g.bias_ih_l0, g.bias_ih_l0_reverse])  # d (g h)
         b_hh = torch.stack([g.bias_hh_l0, g.bias_hh_l0_reverse])  # d (g h)
-        # d t b: time-major, so each step's slice is contiguous; the backward direction reads x reversed
-        seq = torch.stack([x.T, x.T.flip(0)])
-        # W_i· x_t + b_i· for every step at once (components.gru_cell's input half), as one batched
-        # outer product: a matrix kernel, where a broadcast product over 18 gate rows is slow on CPU
-        d, t, b = seq.shape
-        gates_x = torch.baddbmm(b_ih.unsqueeze(1), seq.reshape(d, t * b, 1), W_ih.unsqueeze(1)).view(d, t, b, -1)
+        # d 1 (t b): time-major, batch innermost (fast_gru.py says why); the backward direction reads x reversed
+        seq = rearrange(torch.stack([x, x.flip(1)]), "d b t -> d 1 (t b)")
+        # W_i· x_t + b_i· for every step at once (components.gru_cell's input half), one batched
+        # outer product: d (g h) t b
+        gates_x = torch.baddbmm(b_ih.unsqueeze(-1), W_ih, seq).view(*W_ih.shape[:2], *x.T.shape)
         recurrence = gru_recurrence if self.fast else self.readable_recurrence
-        o = recurrence(gates_x, W_hh, b_hh)  # d t b h, the backward direction still in reversed time
-        o = torch.stack([o[0], o[1].flip(0)], dim=2)  # t b d h: [h_t^→ ; h_t^←] at each t
-        return self.readout(rearrange(o, "t b d h -> b (t d h)"))
+        o = recurrence(gates_x, W_hh, b_hh)  # d h t b, the backward direction still in reversed time
+        o = torch.stack([o[0], o[1].flip(1)])  # [h_t^→ ; h_t^←] at each t
+        return self.readout(rearrange(o, "d h t b -> b (t d h)"))
 
     @staticmethod
     def readable_recurrence(gates_x: torch.Tensor, W_hh: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
-        """The hidden states d t b h from zero initial states, one step at a time (gru_cell's hidden half)."""
-        d, steps, b, _ = gates_x.shape
-        h = gates_x.new_zeros(d, b, W_hh.shape[-1])  # d b h: zero initial states, as GRUBase
+        """The hidden states d h t b from zero initial states, one step at a time (gru_cell's hidden half)."""
+        d, _, steps, b = gates_x.shape
+        h = gates_x.new_zeros(d, W_hh.shape[-1], b)  # d h b: zero initial states, as GRUBase
         outputs = []
         for t in range(steps):
-            gates_h = torch.baddbmm(b_hh[:, None, :], h, W_hh.transpose(1, 2))  # W_h· h_prev + b_h·: d b (g h)
-            x_r, x_z, x_n = gates_x[:, t].chunk(3, dim=-1)
-            h_r, h_z, h_n = gates_h.chunk(3, dim=-1)
+            gates_h = torch.baddbmm(b_hh[..., None], W_hh, h)  # W_h· h_prev + b_h·: d (g h) b
+            x_r, x_z, x_n = gates_x[:, :, t].chunk(3, dim=1)
+            h_r, h_z, h_n = gates_h.chunk(3, dim=1)
             r = torch.sigmoid(x_r + h_r)  # reset gate
             z = torch.sigmoid(x_z + h_z)  # update gate
             n = torch.tanh(x_n + r * h_n)  # candidate state
             h = (1 - z) * n + z * h
             outputs.append(h)
-        return torch.stack(outputs, dim=1)
+        return torch.stack(outputs, dim=2)
 
 
 MODELS: dict[str, type[nn.Module]] = {"logistic": Logistic, "mlp": MLP, "cnn": CNN, "gru": GRU}

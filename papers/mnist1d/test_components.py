@@ -120,7 +120,7 @@ def test_gru_fast_path_matches_the_readable_recurrence_values_and_gradients():
 
 
 def test_gru_fast_recurrence_passes_gradcheck():
-    gx = torch.randn(2, 6, 3, 9, dtype=torch.float64, requires_grad=True)  # g t b 3h
+    gx = torch.randn(2, 9, 6, 3, dtype=torch.float64, requires_grad=True)  # g 3h t b
     W_hh = torch.randn(2, 9, 3, dtype=torch.float64, requires_grad=True)
     b_hh = torch.randn(2, 9, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(gru_recurrence, (gx, W_hh, b_hh))

@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 # MNIST-1D Table 1: 4 models x 2 data variants x 3 seeds, offline, then the report.
-# Each cell's seeds train as one vectorised job; the joblib launcher runs one job per core, each
+# Each model trains its seeds on both data variants as one vectorised job (trainer.vectorize_over in
+# the paper config); the joblib launcher runs one job per core, each
 # with one torch thread, the slowest model (GRU) first so that the cores finish together.
 demo: setup
 	$(WB) run mnist1d stage=reproduction -m model=gru,cnn,mlp,logistic data=standard,shuffled seed=0 seeds=$(SEEDS) \

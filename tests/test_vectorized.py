@@ -11,7 +11,7 @@ from workbench.tracking.logger import RunLogger
 from workbench.run.seeding import rng_state, seed_everything
 from workbench.run.trainer import Trainer, TrainerConfig
 from workbench.run.checkpoints import load_checkpoint
-from workbench.run.launch import seed_job
+from workbench.run.launch import Member, seed_job
 from workbench.run.vectorized import SeedRun, VectorizedFit, stack_batches, why_not_vectorised
 
 from conftest import run_dirs, summary, workbench
@@ -146,9 +146,9 @@ def test_shared_tensors_are_passed_once_and_different_ones_stacked():
 
 
 def test_seed_job_is_the_ordinary_run_of_that_seed():
-    config, overrides = seed_job({"seed": 0, "seeds": 3, "x": 1}, ["seeds=3", "model=mlp", "seed=0"], 2)
-    assert config == {"seed": 2, "seeds": 1, "x": 1}
-    assert overrides == ["model=mlp", "seed=2"]
+    job = seed_job(Member({"seed": 0, "seeds": 3, "x": 1}, {"model": "mlp"}, ["seeds=3", "model=mlp", "seed=0"]), 2)
+    assert job.config == {"seed": 2, "seeds": 1, "x": 1}
+    assert job.overrides == ["model=mlp", "seed=2"] and job.choices == {"model": "mlp"}
 
 
 RUN = ["run", "mnist1d", "model=mlp", "trainer.max_steps=60", "trainer.eval_every=30", "trainer.log_every=10",
@@ -175,3 +175,39 @@ def test_cli_vectorised_seeds_write_ordinary_run_folders_equal_to_separate_runs(
         assert files == {p.relative_to(reference) for p in reference.rglob("*")}
         assert (vectorised[seed] / "overrides.yaml").read_text() == (reference / "overrides.yaml").read_text().replace(
             "- trainer.threads=1\n- seed=", "- trainer.threads=1\n- trainer.vectorize_seeds=true\n- seed=")
+
+
+@pytest.mark.integration
+def test_a_sweep_over_data_trains_in_one_batch_and_each_run_is_its_own(project):
+    """trainer.vectorize_over=[data]: the data options' runs train in one job, each as its vectorised seeds alone."""
+    sweep = workbench(project, *RUN, "-m", "data=standard,shuffled", "seeds=2", "trainer.vectorize_seeds=true",
+                      "trainer.vectorize_over=[data]")
+    assert sweep.returncode == 0, sweep.stderr
+    assert "[1/1]" not in sweep.stderr and "with " in sweep.stderr  # one job, naming what it trains with
+    batched = {(summary(d)["choices"]["data"], summary(d)["seed"]): d for d in run_dirs(project, "prototype")}
+    assert sorted(batched) == [("shuffled", 0), ("shuffled", 1), ("standard", 0), ("standard", 1)]
+    before = set(run_dirs(project, "prototype"))
+    alone = workbench(project, *RUN, "data=shuffled", "seeds=2", "trainer.vectorize_seeds=true")
+    assert alone.returncode == 0, alone.stderr
+    for reference in set(run_dirs(project, "prototype")) - before:
+        ours, theirs = summary(batched[("shuffled", summary(reference)["seed"])]), summary(reference)
+        assert len(ours["vectorized_with_seeds"]) == 4
+        for key, value in theirs["metrics"].items():
+            assert abs(ours["metrics"][key] - value) < 1e-5, key
+
+
+def test_data_options_that_change_more_than_the_data_are_not_batched():
+    from omegaconf import OmegaConf
+
+    from workbench.run.launch import batch_swept_groups
+    from workbench.run.sweep import SweepPlan
+
+    def job(data, lr):
+        return OmegaConf.create({"seed": 0, "data": {"name": data}, "optim": {"lr": lr},
+                                 "trainer": {"vectorize_seeds": True, "vectorize_over": ["data"], "devices": 1},
+                                 "hydra": {"overrides": {"task": [f"data={data}"]}}})
+
+    overrides = ["data=a,b"]
+    same = batch_swept_groups(overrides, SweepPlan([job("a", 0.1), job("b", 0.1)], 2))
+    assert same[0] == ["data=a"] and [len(jobs) for jobs in same[1].jobs.values()] == [2]
+    assert batch_swept_groups(overrides, SweepPlan([job("a", 0.1), job("b", 0.2)], 2)) == (overrides, None)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import lru_cache
+from importlib.metadata import version
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from mnist1d.data import get_dataset_args, make_dataset
 
-from workbench import ConfigError, fingerprint, make_optimizer, preserve_rng, require_batch_fits, require_positive
+from workbench import ConfigError, cached_arrays, fingerprint, make_optimizer, preserve_rng, require_batch_fits, require_positive
 
 from .components import accuracy_percent, confusion_matrix
 from .model import build_model
@@ -25,12 +25,23 @@ N_CLASSES = 10
 
 @lru_cache(maxsize=4)
 def load_mnist1d(shuffle_seq: bool, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(x, y, x_test, y_test). make_dataset reseeds numpy's global RNG, so it runs isolated."""
-    args = get_dataset_args()
-    args.shuffle_seq = shuffle_seq
-    args.seed = seed
-    with preserve_rng():
-        data = make_dataset(args)
+    """(x, y, x_test, y_test), made once per machine by make_dataset and then read from workbench's
+    data cache: making it takes seconds, and importing mnist1d (which imports pyplot) another few,
+    in every process. The package version fixes the other arguments (get_dataset_args' defaults).
+    make_dataset reseeds numpy's global RNG, so it runs isolated."""
+
+    def build() -> dict:
+        from mnist1d.data import get_dataset_args, make_dataset
+
+        args = get_dataset_args()
+        args.shuffle_seq = shuffle_seq
+        args.seed = seed
+        with preserve_rng():
+            made = make_dataset(args)
+        return {k: made[k] for k in ("x", "y", "x_test", "y_test")}
+
+    key = {"mnist1d": version("mnist1d"), "shuffle_seq": shuffle_seq, "seed": seed}
+    data = cached_arrays("mnist1d", key, build)
     return (
         torch.tensor(data["x"], dtype=torch.float32),
         torch.tensor(data["y"], dtype=torch.long),

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from workbench.errors import ConfigError, UserError
     from workbench.run.attention import attention_payload, capture_attention
     from workbench.run.config import load_config
+    from workbench.run.datacache import cached_arrays
     from workbench.run.experiment import (Experiment, count_parameters, fingerprint, make_optimizer, require_batch_fits,
                                           require_positive)
     from workbench.run.record import read_metrics
@@ -32,6 +33,7 @@ _PUBLIC = {
     "require_batch_fits": "workbench.run.experiment",
     "require_positive": "workbench.run.experiment",
     "load_config": "workbench.run.config",
+    "cached_arrays": "workbench.run.datacache",
     "read_metrics": "workbench.run.record",
     "preserve_rng": "workbench.run.seeding",
     "seed_everything": "workbench.run.seeding",

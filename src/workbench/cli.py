@@ -105,7 +105,7 @@ def run(
     plan = check_command_line(found.conf_dir, args)
     for runs_dir in sorted({str(job.paths.runs_dir) for job in plan.jobs}):
         ensure_writable_folder(Path(runs_dir), "the runs folder")
-    outcomes = launch(root, found, args.flags, args.overrides, n_jobs=plan.n_jobs)
+    outcomes = launch(root, found, args.flags, args.overrides, plan)
     if not args.prints_config:
         finish_runs(outcomes)
 

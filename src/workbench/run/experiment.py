@@ -23,7 +23,9 @@ Scaling out asks nothing more of a paper (its config opts in):
   works when `train_step` reaches its weights only through `self.model`, draws no random
   numbers (no dropout), calls no `.item()`, and returns tensors; and the optimizer is
   elementwise (SGD, Adam, AdamW, ...). Otherwise the trainer says which rule failed and runs
-  the seeds one after another.
+  the seeds one after another. `trainer.vectorize_over=[data]` adds the options of a swept
+  group to the same batch (`-m data=a,b`): allow it only when `train_step` depends on that
+  group through its batches alone (each run still builds its own data and model).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import os
 import sys
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +32,19 @@ from workbench.run.config import RunArgs, job_choices, resolve_user_config, sear
 from workbench.run.distributed import relaunch
 from workbench.run.provenance import redact_arg
 from workbench.run.runner import RunOutcome, start_run
-from workbench.run.sweep import job_objective, plan_run
+from workbench.run.sweep import SweepPlan, first_value, job_objective, parse, plan_run
 from workbench.run.trainer import TrainerConfig
 
 
-def launch(root: Path, paper: Paper, flags: list[str], overrides: list[str], n_jobs: int) -> list[RunOutcome]:
+def launch(root: Path, paper: Paper, flags: list[str], overrides: list[str], plan: SweepPlan) -> list[RunOutcome]:
     """Hand the command line to Hydra (so -m, --cfg, launchers behave as Hydra users expect)."""
     args = RunArgs(list(overrides), list(flags))
     if args.multirun and args.prints_config:
         answer_for_sweep(paper, args)
         return []
-    argv = sys.argv
-    task = JobTask(root, paper, ["workbench", *argv[1:]], n_jobs)
+    overrides, batches = batch_swept_groups(overrides, plan) if args.multirun else (overrides, None)
+    n_jobs = len(batches.jobs) if batches else plan.n_jobs
+    task = JobTask(root, paper, ["workbench", *sys.argv[1:]], n_jobs, batches)
     runs_dir = paper.repro_dir(root) / "runs"
     before = set(record.run_folders(runs_dir))
     try:
@@ -94,28 +96,36 @@ class JobTask:
     """One job of `workbench run`, as Hydra calls it. A plain object, not a closure, so that
     process-based launchers (hydra/launcher=joblib) can pickle it to their workers."""
 
-    def __init__(self, root: Path, paper: Paper, command: list[str], n_jobs: int) -> None:
+    def __init__(self, root: Path, paper: Paper, command: list[str], n_jobs: int,
+                 batches: Batches | None = None) -> None:
         self.root, self.paper, self.command, self.n_jobs = root, paper, command, n_jobs
+        self.batches = batches  # the sweep's jobs that train in one batch (batch_swept_groups)
         self.outcomes: list[RunOutcome] = []  # filled in this process only (the basic launcher)
 
     def __call__(self, cfg: DictConfig) -> float | None:
         """Run the job; return the metric `sweep.objective` names, for sweepers that optimise it."""
         hydra_cfg = HydraConfig.get()
         choices = job_choices(hydra_cfg)
-        job_overrides = list(hydra_cfg.overrides.task)
-        label = " ".join(redact_arg(o) for o in job_overrides) or "defaults"
+        overrides = list(hydra_cfg.overrides.task)
+        label = " ".join(redact_arg(o) for o in overrides) or "defaults"
         counter = f"[{hydra_cfg.job.get('num', 0) + 1}/{self.n_jobs}] " if self.n_jobs > 1 else ""
-        stderr.print(f"[bold]{counter}{self.paper.name}[/] {choices.get('stage', '')}: {label}")
+        stderr.print(f"[bold]{counter}{self.paper.name}[/] {choices.get('stage', '')}: {escape(label)}")
         started = time.perf_counter()
-        config = resolve_user_config(cfg)
         in_workers = hydra_cfg.runtime.choices.get("hydra/launcher", "basic") != "basic"
+        batch = self.batches.others(overrides) if self.batches else []
+        members = [Member(resolve_user_config(cfg), choices, overrides),
+                   *(Member(resolve_user_config(job), job_choices(job.hydra), job_overrides(job)) for job in batch)]
         if in_workers:  # jobs side by side, each drawing a bar on one terminal, would garble it: status lines only
-            config["trainer"] = {**config["trainer"], "progress": False}
-        try:  # one outcome a seed (`seeds=N`; usually N = 1)
+            for member in members:
+                member.config["trainer"] = {**member.config["trainer"], "progress": False}
+        config = members[0].config
+        if len(members) > 1:
+            stderr.print(f"  with {', '.join(escape(' '.join(m.overrides)) for m in members[1:])}", highlight=False)
+        try:  # one outcome a seed (`seeds=N`; usually N = 1) of each member
             if cfg.trainer.devices > 1 and "WORLD_SIZE" not in os.environ:
-                outcomes = self.under_torchrun(int(cfg.trainer.devices), job_overrides, int(cfg.seeds))
+                outcomes = self.under_torchrun(int(cfg.trainer.devices), overrides, int(cfg.seeds))
             else:
-                outcomes = start_seed_runs(self.root, self.paper, config, choices, job_overrides, self.command)
+                outcomes = start_seed_runs(self.root, self.paper, members, self.command)
         except UserError as exc:
             outcomes = [RunOutcome("failed", None, {"message": str(exc)})]
         except Exception as exc:
@@ -149,34 +159,97 @@ def crash_outcome(exc: Exception, paper: Paper) -> RunOutcome:
                                                   f"(traceback above)"})
 
 
-def start_seed_runs(root: Path, paper: Paper, config: dict[str, Any], choices: dict[str, str],
-                    overrides: list[str], command: list[str] | None = None) -> list[RunOutcome]:
-    """The job's runs: one per seed in seed, seed+1, ..., seed+seeds-1."""
+@dataclass
+class Member:
+    """One job of the sweep as a run would see it: its resolved config, group choices and overrides."""
+
+    config: dict[str, Any]
+    choices: dict[str, str]
+    overrides: list[str]
+
+
+def start_seed_runs(root: Path, paper: Paper, members: list[Member], command: list[str] | None = None) -> list[RunOutcome]:
+    """The job's runs: one per seed in seed, seed+1, ..., seed+seeds-1, of each member (usually one)."""
     from workbench.tracking.wandb import check_mode
 
+    config = members[0].config
     check_mode(config.get("logger"))  # before any folder exists, for one run and a vectorised group alike
     n = config.get("seeds", 1)
     if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
         raise ConfigError(f"seeds={n} must be a positive integer (the number of seeds to run)")
-    if n == 1:
-        return [start_run(root, paper, config, choices, overrides, command)]
+    if n == 1 and len(members) == 1:
+        return [start_run(root, paper, config, members[0].choices, members[0].overrides, command)]
     first = int(config.get("seed", 0))
-    jobs = [seed_job(config, overrides, s) for s in range(first, first + n)]
+    jobs = [seed_job(m, s) for m in members for s in range(first, first + n)]
     trainer_cfg = TrainerConfig.from_dict(config["trainer"])
     if trainer_cfg.vectorize_seeds:
         reason = "data-parallel runs (trainer.devices>1) train one seed at a time" if trainer_cfg.devices > 1 else None
-        runs = None if reason else vectorized.build_seeds(root, paper, jobs, choices)
+        runs = None if reason else vectorized.build_seeds(root, paper, jobs)
         reason = reason or vectorized.why_not_vectorised(runs, trainer_cfg)
         if reason is None:
-            return vectorized.run_vectorized(root, paper, runs, trainer_cfg, choices.get("stage", "run"), command)
-        stderr.print(f"[yellow]trainer.vectorize_seeds:[/] {reason}; running the {n} seeds one after another")
-    return [start_run(root, paper, job_config, choices, job_overrides, command) for job_config, job_overrides in jobs]
+            return vectorized.run_vectorized(root, paper, runs, trainer_cfg, command)
+        stderr.print(f"[yellow]trainer.vectorize_seeds:[/] {reason}; running the {len(jobs)} runs one after another")
+    return [start_run(root, paper, job.config, job.choices, job.overrides, command) for job in jobs]
 
 
-def seed_job(config: dict[str, Any], overrides: list[str], seed: int) -> tuple[dict[str, Any], list[str]]:
+def seed_job(member: Member, seed: int) -> Member:
     """The config and overrides of the ordinary run `... seed=<seed>`."""
-    kept = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in ("seed", "seeds")]
-    return {**config, "seed": seed, "seeds": 1}, [*kept, f"seed={seed}"]
+    kept = [o for o in member.overrides if o.split("=", 1)[0].lstrip("+~") not in ("seed", "seeds")]
+    return Member({**member.config, "seed": seed, "seeds": 1}, member.choices, [*kept, f"seed={seed}"])
+
+
+def batch_swept_groups(overrides: list[str], plan: SweepPlan) -> tuple[list[str], Batches | None]:
+    """`trainer.vectorize_over=[data]` with a sweep over data: the sweep Hydra launches, each swept
+    group at its first option, and the sweep's jobs grouped by the overrides they share besides it.
+
+    Only command-line lists of a group are batched, and only where the jobs' configs differ in
+    nothing but that group's node and the seed (the vectorised step and optimizer are the first
+    job's, so a group that also changes, say, the learning rate keeps its own jobs)."""
+    first = plan.jobs[0] if plan.jobs and plan.sweeper == "basic" else None
+    batchable = first is not None and first.trainer.vectorize_seeds and first.trainer.devices == 1
+    over = list(first.trainer.get("vectorize_over") or []) if batchable else []
+    kept, batched = [], []
+    for text, override in zip(overrides, parse(overrides) if over else []):
+        key = override.get_key_element()
+        if key in over and override.is_sweep_override() and override.is_discrete_sweep():
+            kept.append(first_value(override))
+            batched.append(key)
+        else:
+            kept.append(text)
+    if not batched:
+        return overrides, None
+    batches = Batches(batched, {})
+    for job in plan.jobs:
+        batches.jobs.setdefault(batches.key(job_overrides(job)), []).append(job)
+    if not all(differ_only_in(batched, jobs) for jobs in batches.jobs.values()):
+        stderr.print(f"[yellow]trainer.vectorize_over:[/] the options of {', '.join(batched)} change more than "
+                     f"their own config node; each trains in its own job", highlight=False)
+        return overrides, None
+    return kept, batches
+
+
+@dataclass
+class Batches:
+    """The jobs of a sweep that train together, by the overrides they share besides the batched groups."""
+
+    groups: list[str]
+    jobs: dict[tuple[str, ...], list[DictConfig]]
+
+    def key(self, overrides: list[str]) -> tuple[str, ...]:
+        return tuple(o for o in overrides if o.split("=", 1)[0] not in self.groups)
+
+    def others(self, overrides: list[str]) -> list[DictConfig]:
+        """The jobs that train with the launched job `overrides` (its own config comes from Hydra)."""
+        jobs = self.jobs.get(self.key(overrides))
+        if jobs is None:  # the launched sweep is the planned one less the batched lists: a bug if it differs
+            raise RuntimeError(f"no batch of the planned sweep matches the job {' '.join(overrides)}")
+        return jobs[1:]
+
+
+def differ_only_in(groups: list[str], jobs: list[DictConfig]) -> bool:
+    configs = [resolve_user_config(job) for job in jobs]
+    strip = [{k: v for k, v in c.items() if k not in groups and k != "seed"} for c in configs]
+    return all(s == strip[0] for s in strip)
 
 
 def outcomes_from_folders(new_runs: list[Path], n_jobs: int) -> list[RunOutcome]:

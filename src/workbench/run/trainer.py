@@ -47,6 +47,7 @@ class TrainerConfig:
     grad_clip: float | None = None
     devices: int = 1  # >1: data-parallel over that many processes (distributed.py)
     vectorize_seeds: bool = False  # `seeds=N` in one process with torch.func (vectorized.py)
+    vectorize_over: list[str] = field(default_factory=list)  # config groups a sweep batches with the seeds (launch.py)
 
     def __post_init__(self) -> None:
         for name in ("max_steps", "eval_every", "log_every", "checkpoint_every", "devices"):
@@ -61,6 +62,9 @@ class TrainerConfig:
         for name in ("deterministic", "progress", "overfit_batch"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"trainer.{name}={getattr(self, name)} must be true or false")
+        if not isinstance(self.vectorize_over, list) or not all(isinstance(g, str) for g in self.vectorize_over):
+            raise ConfigError(f"trainer.vectorize_over={self.vectorize_over} must be a list of config group names, "
+                              f"e.g. trainer.vectorize_over=[data]")
         if not isinstance(self.device, str) or (self.device not in ("cpu", "cuda", "auto") and not self.device.startswith("cuda:")):
             raise ConfigError(f"trainer.device={self.device} must be cpu, cuda, cuda:N or auto")
 

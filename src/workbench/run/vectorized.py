@@ -16,6 +16,11 @@ parameters, which is the same as N separate optimizers because every optimizer a
 elementwise (each number's update depends only on its own gradient history, and the step count,
 learning rate and schedule are the same for all seeds). Weight decay is elementwise too.
 
+`trainer.vectorize_over=[data]` with a sweep over data (`-m data=standard,shuffled seeds=3`) puts
+the runs of every swept data option in the same batch (launch.batch_swept_groups): each is
+still built from its own config, draws its own batches and writes its own run folder; the step
+function and optimizer are the first run's, so the group's options may change only the data.
+
 What the experiment must allow (experiment.py documents it): `train_step` reaches the weights
 only through `self.model`, draws no random numbers (no dropout: vmap cannot give each seed the
 stream it would get alone), and returns tensors. When a model cannot be vectorised (a fused RNN
@@ -74,16 +79,16 @@ class SeedRun:
         return self.status == "completed"
 
 
-def build_seeds(root: Path, paper: Any, jobs: list[tuple[dict[str, Any], list[str]]],
-                choices: dict[str, str]) -> list[SeedRun]:
-    """Each seed's experiment and optimizer, built as its own run would build them."""
+def build_seeds(root: Path, paper: Any, jobs: list[Any]) -> list[SeedRun]:
+    """Each run's experiment and optimizer, built as its own run would build them; a job has the
+    run's .config, .choices and .overrides (launch.Member)."""
     runs = []
-    for job_config, job_overrides in jobs:
-        job_config = {**job_config, "choices": choices}
+    for job in jobs:
+        job_config = {**job.config, "choices": job.choices}
         seed_everything(job_config["seed"])
         experiment = build_experiment(root, paper, job_config)
         optimizer, _ = experiment.optimizers()
-        runs.append(SeedRun(job_config["seed"], job_config, job_overrides, experiment, optimizer, rng_state()))
+        runs.append(SeedRun(job_config["seed"], job_config, job.overrides, experiment, optimizer, rng_state()))
     return runs
 
 
@@ -221,16 +226,17 @@ KERNEL_CHOICES = ("params", "fused", "foreach")  # the stacked optimizer's own, 
 # ---------------------------------------------------------------- the loop
 
 
-def run_vectorized(root: Path, paper: Any, runs: list[SeedRun], cfg: TrainerConfig, stage: str,
+def run_vectorized(root: Path, paper: Any, runs: list[SeedRun], cfg: TrainerConfig,
                    command: list[str] | None) -> list[RunOutcome]:
-    """Open N ordinary run folders, train the N seeds together, close each with its own summary."""
+    """Open N ordinary run folders, train the N runs together, close each with its own summary."""
     device = resolve_device(cfg.device)
     seeds = [r.seed for r in runs]
     for run in runs:
-        run.run_dir = open_run_dir(run.config, stage, run.overrides)
+        run.run_dir = open_run_dir(run.config, run.config["choices"].get("stage", "run"), run.overrides)
         prov = provenance.collect(root, device, run.seed, getattr(run.experiment, "data_fingerprint", None),
                                   argv=command)
         prov["vectorized_with_seeds"] = seeds
+        prov["vectorized_with"] = [" ".join(r.overrides) for r in runs]
         record.write_provenance(run.run_dir, prov)
         run.logger, run.base = open_logger(root, paper, run.run_dir, run.config)
         run.base["vectorized_with_seeds"] = seeds

@@ -16,6 +16,11 @@ import yaml
 from workbench.errors import UserError
 
 
+def workbench_cache() -> Path:
+    """The machine-wide cache folder: $WORKBENCH_CACHE, default ~/.cache/workbench (fetched papers, generated data)."""
+    return Path(os.environ.get("WORKBENCH_CACHE") or Path.home() / ".cache" / "workbench")
+
+
 def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     """Write through a temp file in the same folder, fsync, then rename over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -40,7 +40,7 @@ from workbench.fetch.http import (MAX_DOWNLOAD_BYTES, Http, NotWhatWasAsked, Sta
                                   check_download, timeout_message)
 from workbench.fetch.http import parse_retry_after  # noqa: F401 (its home before http.py; tests import it here)
 from workbench.fetch.eprint import looks_like_html
-from workbench.files import atomic_write_json
+from workbench.files import atomic_write_json, workbench_cache
 
 DEFAULT_BASE_URL = "https://arxiv.org"
 DEFAULT_API_URL = "https://export.arxiv.org/api/query"
@@ -309,8 +309,7 @@ def _stream_to_file(response: requests.Response, dest: Path, what: str, progress
 
 
 def cache_root() -> Path:
-    root = Path(os.environ.get("WORKBENCH_CACHE") or Path.home() / ".cache" / "workbench")
-    return root / "arxiv"
+    return workbench_cache() / "arxiv"
 
 
 @dataclass

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -22,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from workbench.files import atomic_write_bytes
+from workbench.files import atomic_write_bytes, workbench_cache
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("WORKBENCH_CACHE") or Path.home() / ".cache" / "workbench") / "data"
+    return workbench_cache() / "data"
 
 
 def cached_arrays(name: str, key: dict[str, Any], build: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

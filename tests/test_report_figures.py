@@ -7,10 +7,15 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from functools import partial
 
+import pytest
 from PIL import Image
 
 from test_report import claim, write_paper, write_run
+from workbench.report.analysis import ConfusionDrawers
+from workbench.report.context import Confusion
+from workbench.report.drawing import Drawings
 from workbench.report.figures import PALETTE, spans_decades
 from workbench.report.write import write_report
 
@@ -99,3 +104,36 @@ def test_more_than_four_configurations_are_small_multiples_with_one_colour_per_l
     assert "data=standard" in curve and "data=shuffled" in curve  # one panel per data variant
     assert "model=cnn (n=2)" in curve and "data=standard, model=cnn" not in curve
     assert all(colour.lower() in curve for colour in PALETTE[:3])
+
+
+def _confusion(diagonal: int) -> Confusion:
+    k = 10
+    return Confusion([str(i) for i in range(k)], [[diagonal if i == j else (i + j) % 7 for j in range(k)]
+                                                   for i in range(k)], 3, f"confusion_{diagonal}.png", [])
+
+
+def test_figures_drawn_in_worker_processes_are_the_bytes_drawn_in_this_one():
+    drawers = ConfusionDrawers()  # one figure redrawn per configuration, as the report does
+
+    def drawings() -> Drawings:
+        d = Drawings()
+        for diagonal in (50, 90, 120, 300, 700):
+            d.add(f"confusion_{diagonal}.png", partial(drawers.drawn, _confusion(diagonal), f"d={diagonal}"), tight=False)
+        return d
+
+    serial = drawings().draw_all(workers=1)
+    parallel = drawings().draw_all(workers=2)
+    assert len(serial) == 10 and sorted(parallel) == sorted(serial)
+    assert all(parallel[name] == serial[name] for name in serial)
+    assert serial["confusion_50.png"] != serial["confusion_90.png"]  # each figure shows its own matrix
+
+
+def test_a_figure_that_fails_to_draw_in_a_worker_fails_the_report_with_its_error():
+    def broken() -> None:
+        raise ValueError("the figure's data is broken")
+
+    d = Drawings()
+    for i in range(4):
+        d.add(f"f{i}.png", broken)
+    with pytest.raises(ValueError, match="the figure's data is broken"):
+        d.draw_all(workers=2)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import itertools
 import math
+from functools import partial
 from typing import Any
 
 from workbench.report.context import Confusion, Image, ReportContext, WorstExamples
-from workbench.report.figures import PALETTE, new_figure, store
+from workbench.report.drawing import Drawings, new_figure
+from workbench.report.figures import PALETTE
 from workbench.report.format import format_number, slug, text
 from workbench.run.record import RunRecord
 
@@ -25,19 +27,30 @@ MAX_HEADS = 8
 # --- confusion matrices ------------------------------------------------------------------------
 
 
-def confusion_matrices(ctx: ReportContext, files: dict[str, bytes]) -> dict[str, Confusion]:
+def confusion_matrices(ctx: ReportContext, drawings: Drawings) -> dict[str, Confusion]:
     """Configuration label -> its summed confusion matrix, for the configurations that have one."""
     found = {}
-    drawers: dict[tuple[str, ...], ConfusionFigure] = {}  # one per class list: the same layout, redrawn
+    drawers = ConfusionDrawers()
     for label, runs in ctx.configurations().items():
         confusion = _sum_confusion(ctx, runs, f"confusion_{slug(label)}.png")
         if confusion is not None:
-            names = tuple(confusion.class_names)
-            if names not in drawers:
-                drawers[names] = ConfusionFigure(confusion.class_names)
-            store(files, confusion.png, drawers[names].drawn(confusion, label), tight=False)
+            drawings.add(confusion.png, partial(drawers.drawn, confusion, label), tight=False)
             found[label] = confusion
     return found
+
+
+class ConfusionDrawers:
+    """One ConfusionFigure per list of classes, built where it is first drawn (in each worker
+    process, which draws its figures one after another) and redrawn for the next configuration."""
+
+    def __init__(self) -> None:
+        self.by_classes: dict[tuple[str, ...], ConfusionFigure] = {}
+
+    def drawn(self, confusion: Confusion, label: str) -> Any:
+        names = tuple(confusion.class_names)
+        if names not in self.by_classes:
+            self.by_classes[names] = ConfusionFigure(confusion.class_names)
+        return self.by_classes[names].drawn(confusion, label)
 
 
 def _sum_confusion(ctx: ReportContext, runs: list[RunRecord], png_name: str) -> Confusion | None:
@@ -134,7 +147,7 @@ def _valid_examples(value: Any) -> list[dict[str, Any]] | None:
     return value[:MAX_WORST]
 
 
-def worst_examples(ctx: ReportContext, files: dict[str, bytes]) -> list[WorstExamples]:
+def worst_examples(ctx: ReportContext, drawings: Drawings) -> list[WorstExamples]:
     """Up to MAX_WORST examples per configuration, drawn when every one has a numeric "input"."""
     found = []
     for label, run, value in _first_analysis_with(ctx, "worst_examples"):
@@ -146,7 +159,7 @@ def worst_examples(ctx: ReportContext, files: dict[str, bytes]) -> list[WorstExa
         name = None
         if all(_signal(e) is not None for e in examples) and examples:
             name = f"worst_{slug(label)}.png"
-            store(files, name, _worst_figure(examples, label))
+            drawings.add(name, partial(_worst_figure, examples, label))
         found.append(WorstExamples(label, where, examples, name))
     return found
 
@@ -195,7 +208,7 @@ def _valid_attention(value: Any) -> tuple[str, list[str], list[list[list[float]]
     return str(value.get("title") or ""), [str(t) for t in tokens], maps
 
 
-def attention_maps(ctx: ReportContext, files: dict[str, bytes]) -> list[Image]:
+def attention_maps(ctx: ReportContext, drawings: Drawings) -> list[Image]:
     """One figure per configuration whose analysis.json holds attention maps, a panel per head."""
     images = []
     for label, run, value in _first_analysis_with(ctx, "attention"):
@@ -205,7 +218,7 @@ def attention_maps(ctx: ReportContext, files: dict[str, bytes]) -> list[Image]:
             ctx.warnings.append(f"{where}: 'attention' is not {{title, tokens, maps: heads × query × key}}; left out")
             continue
         name = f"attention_{slug(label)}.png"
-        store(files, name, _attention_figure(*parsed, label))
+        drawings.add(name, partial(_attention_figure, *parsed, label))
         images.append(Image(f"{label or 'all runs'}: {parsed[0]} (from `{where}`)", name))
     return images
 

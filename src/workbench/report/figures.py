@@ -12,8 +12,9 @@
   "path" (Path of the run folder), "config", "summary", "seed" and "status"; its metrics.jsonl
   rows come from `workbench.read_metrics(run)`.
 
-Each function stores each figure as a 200 dpi PNG and an SVG in `files` (file name -> bytes) and
-returns what its REPORT.md section shows. Neither carries a version stamp or a random id, so the
+Each function hands its figures to a Drawings (report/drawing.py: each is drawn as a 200 dpi PNG
+and an SVG, in worker processes where there are cores) and returns what its REPORT.md section
+shows; the paper's own figures are drawn here, in the report's process. Neither carries a version stamp or a random id, so the
 same runs give the same bytes. The axes name metrics in words with the claims' unit; positive
 values spanning more than two decades get a log axis, where a spread is drawn as the range the
 seeds reached (never below zero); a metric that does not change over steps gets no curve; the
@@ -22,7 +23,6 @@ paper's values are dashed black; the colours are Okabe and Ito's colour-blind-sa
 
 from __future__ import annotations
 
-import io
 import math
 import sys
 import textwrap
@@ -30,6 +30,7 @@ import traceback
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -38,6 +39,7 @@ from workbench.files import shown_path
 from workbench.project import load_paper_module
 from workbench.report.compare import ClaimResult, is_beyond_paper
 from workbench.report.context import Image, ReportContext
+from workbench.report.drawing import Drawings, new_figure, store
 from workbench.report.format import axis_label, config_label, metric_name, slug, text
 from workbench.report.headline import table_title
 from workbench.report.stats import summarize
@@ -51,40 +53,11 @@ VERDICT_COLORS = {"reproduced": "#009E73", "not reproduced": "#D55E00", "inconcl
 MAX_LINES = 4  # configurations in one learning-curve panel; past it, small multiples
 MAX_LABEL = 60  # characters of a claim's label beside its row
 LOG_SPAN = 100.0  # positive values spanning more than two decades get a log axis
-DPI = 200
 NOT_SWEPT = ("seed", "stage", "debug", "logger", "paths", "hydra", "trainer.threads", "trainer.progress",
              "trainer.device")
 
 
-# --- matplotlib --------------------------------------------------------------------------------
-
-
-def new_figure(width: float, height: float) -> tuple[Any, Any]:
-    """An Agg figure and its one axes, without pyplot: no global backend switch, safe in a CLI and in threads."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(fig)
-    return fig, fig.add_subplot(1, 1, 1)
-
-
-def store(files: dict[str, bytes], png_name: str, fig: Any, tight: bool = True) -> None:
-    """The figure as figures/<name>.png (200 dpi) and figures/<name>.svg, the same bytes for the same figure."""
-    import matplotlib
-
-    if tight:
-        fig.tight_layout()
-    # no version stamp and fixed SVG ids: stable bytes; light PNG compression: encoding is most of a report's time
-    with matplotlib.rc_context({"svg.hashsalt": "workbench", "svg.fonttype": "none"}):
-        files[png_name] = _saved(fig, "png", metadata={"Software": None}, dpi=DPI, pil_kwargs={"compress_level": 1})
-        files[png_name.removesuffix(".png") + ".svg"] = _saved(fig, "svg", metadata={"Date": None, "Creator": None})
-
-
-def _saved(fig: Any, kind: str, **options: Any) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format=kind, **options)
-    return buf.getvalue()
+# --- matplotlib ---------------------------------------------------------------------------------
 
 
 def spans_decades(values: Iterable[float], span: float = LOG_SPAN) -> bool:
@@ -109,17 +82,17 @@ def legend_outside(ax: Any) -> None:
 # --- learning curves ---------------------------------------------------------------------------
 
 
-def learning_curves(ctx: ReportContext, files: dict[str, bytes]) -> dict[str, str]:
+def learning_curves(ctx: ReportContext, drawings: Drawings) -> dict[str, str]:
     """One figure per claimed metric that changes over steps in metrics.jsonl; returns metric -> png name.
     A metric logged once, or with one value throughout (grok_epoch), is a scalar: paper vs ours shows it."""
-    curves = {}
+    names = {}
     for metric in sorted({side.metric for r in ctx.results for side in r.sides}):
-        fig = _learning_curve_figure(ctx, metric)
-        if fig is not None:
-            name = f"curve_{slug(metric)}.png"
-            store(files, name, fig)
-            curves[metric] = name
-    return curves
+        curves = {label: _mean_curve(ctx, runs, metric) for label, runs in ctx.configurations(metric).items()}
+        curves = {label: c for label, c in curves.items() if not c.is_scalar}
+        if curves:
+            names[metric] = f"curve_{slug(metric)}.png"
+            drawings.add(names[metric], partial(_learning_curve_figure, ctx, metric, curves))
+    return names
 
 
 def _curve(ctx: ReportContext, run: RunRecord, metric: str) -> list[tuple[float, float]]:
@@ -218,11 +191,7 @@ def _panels(selects: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]]:
     return dict(sorted(panels.items()))
 
 
-def _learning_curve_figure(ctx: ReportContext, metric: str) -> Any | None:
-    curves = {label: _mean_curve(ctx, runs, metric) for label, runs in ctx.configurations(metric).items()}
-    curves = {label: c for label, c in curves.items() if not c.is_scalar}
-    if not curves:
-        return None
+def _learning_curve_figure(ctx: ReportContext, metric: str, curves: dict[str, Curve]) -> Any:
     paper = _paper_values(ctx, metric)
     selects = {config_label(side.select): side.select for r in ctx.results for side in r.sides}
     panels = _panels({label: selects.get(label, {}) for label in curves})
@@ -279,7 +248,7 @@ def _share_y(axes: list[Any]) -> None:
 # --- paper vs ours -----------------------------------------------------------------------------
 
 
-def paper_vs_ours(ctx: ReportContext, files: dict[str, bytes]) -> list[Image]:
+def paper_vs_ours(ctx: ReportContext, drawings: Drawings) -> list[Image]:
     """One figure per claimed metric (and unit), every value claim of it a row."""
     by_metric: dict[tuple[str, str], list[ClaimResult]] = defaultdict(list)
     for result in (r for r in ctx.results if r.claim.kind == "value"):
@@ -287,7 +256,7 @@ def paper_vs_ours(ctx: ReportContext, files: dict[str, bytes]) -> list[Image]:
     images = []
     for (metric, unit), results in sorted(by_metric.items()):
         name = f"claims_{slug(metric)}.png"
-        store(files, name, _paper_vs_ours_figure(metric, unit, results))
+        drawings.add(name, partial(_paper_vs_ours_figure, metric, unit, results))
         images.append(Image(axis_label(metric, unit), name))
     return images
 
@@ -371,7 +340,7 @@ def _number(value: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def sweeps(ctx: ReportContext, files: dict[str, bytes]) -> list[Image]:
+def sweeps(ctx: ReportContext, drawings: Drawings) -> list[Image]:
     """Each claimed metric against each numeric override the named runs set to 3 or more values."""
     runs = [r for r in ctx.listed if r.status == "completed" and r.stage == ctx.stage and not is_beyond_paper(r)]
     overrides = {str(r.path): _overrides(ctx, r) for r in runs}
@@ -385,17 +354,17 @@ def sweeps(ctx: ReportContext, files: dict[str, bytes]) -> list[Image]:
     images = []
     for key in swept:
         for metric in sorted({r.claim.metric for r in ctx.results}):
-            fig = _sweep_figure(key, metric, _unit_of(ctx, metric), runs, overrides)
-            if fig is not None:
+            series = _sweep_series(key, metric, runs, overrides)
+            if series:
                 name = f"sweep_{slug(key)}_{slug(metric)}.png"
-                store(files, name, fig)
+                drawings.add(name, partial(_sweep_figure, key, metric, _unit_of(ctx, metric), series))
                 images.append(Image(f"{metric} against {key}", name))
     return images
 
 
-def _sweep_figure(key: str, metric: str, unit: str, runs: list[RunRecord],
-                  overrides: dict[str, dict[str, str]]) -> Any | None:
-    """One line per series (the other overrides, seed aside), mean ± std over seeds at each value."""
+def _sweep_series(key: str, metric: str, runs: list[RunRecord],
+                  overrides: dict[str, dict[str, str]]) -> dict[str, dict[float, list[float]]]:
+    """Series label (the other overrides, seed aside) -> swept value -> the metric of each seed's run."""
     series: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
     for run in runs:
         ov = overrides[str(run.path)]
@@ -404,8 +373,11 @@ def _sweep_figure(key: str, metric: str, unit: str, runs: list[RunRecord],
             continue
         label = ", ".join(f"{k}={v}" for k, v in sorted(ov.items()) if k != key and not k.startswith(NOT_SWEPT))
         series[label][x].append(y)
-    if not series:
-        return None
+    return {label: dict(points) for label, points in series.items()}
+
+
+def _sweep_figure(key: str, metric: str, unit: str, series: dict[str, dict[float, list[float]]]) -> Any:
+    """One line per series, mean ± std over seeds at each value."""
     fig, ax = new_figure(8.0, 4.0)
     colour_of = colours(series)
     log_x = spans_decades(x for points in series.values() for x in points)

@@ -22,6 +22,7 @@ from workbench.report import analysis, figures
 from workbench.report.compare import Comparison, is_beyond_paper, listed_runs
 from workbench.report.comparison import answered_on_disk, comparison_dict, dump_json
 from workbench.report.context import Figures, ReportContext
+from workbench.report.drawing import Drawings
 from workbench.report.headline import claim_tables
 from workbench.report.html import render_report_html
 from workbench.report.inputs import judge_paper, runs_found
@@ -111,14 +112,15 @@ def _write_evidence(repro_dir: Path, listed: list[RunRecord]) -> None:
 
 def _make_figures(ctx: ReportContext) -> Figures:
     """Every section's figures, in this order: the warnings they add are listed in it."""
-    figs = Figures()
-    figs.curves = figures.learning_curves(ctx, figs.files)
-    figs.analyses = analysis.confusion_matrices(ctx, figs.files)
-    figs.paper_vs_ours = figures.paper_vs_ours(ctx, figs.files)
-    figs.sweeps = figures.sweeps(ctx, figs.files)
-    figs.worst = analysis.worst_examples(ctx, figs.files)
-    figs.attention = analysis.attention_maps(ctx, figs.files)
-    figs.paper = figures.paper_figures(ctx, figs.files)
+    figs, drawings = Figures(), Drawings()
+    figs.curves = figures.learning_curves(ctx, drawings)
+    figs.analyses = analysis.confusion_matrices(ctx, drawings)
+    figs.paper_vs_ours = figures.paper_vs_ours(ctx, drawings)
+    figs.sweeps = figures.sweeps(ctx, drawings)
+    figs.worst = analysis.worst_examples(ctx, drawings)
+    figs.attention = analysis.attention_maps(ctx, drawings)
+    figs.files = drawings.draw_all()
+    figs.paper = figures.paper_figures(ctx, figs.files)  # the paper's code, in this process
     return figs
 
 

@@ -150,6 +150,48 @@ def test_a_long_seed_sweep_plans_every_job_with_its_own_seed(monkeypatch):
     assert plan.jobs[1].optim.lr != 0.5
 
 
+class RecordingTask:
+    """A job's whole config and hydra node as Hydra hands them to the task, for comparison."""
+
+    def __init__(self) -> None:
+        self.jobs: list[dict] = []
+
+    def __call__(self, cfg) -> None:
+        from hydra.core.hydra_config import HydraConfig
+        from omegaconf import OmegaConf
+
+        self.jobs.append({"cfg": OmegaConf.to_container(cfg), "hydra": OmegaConf.to_container(HydraConfig.get())})
+
+
+@pytest.mark.parametrize("sweep", [["model=mlp,cnn", "seed=0,1", "optim.lr=0.01,0.1"],
+                                   ["experiment=table1", "+trainer.extra=1,2", "data=shuffled"]])
+def test_the_workbench_sweeper_launches_the_configs_hydras_basic_sweeper_composes(monkeypatch, tmp_path, sweep):
+    """hydra/sweeper=workbench composes a job as a copy of the config of its group choices with its
+    values set: each job must be, key for key and in the hydra node, what the basic sweeper's is."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    from workbench.project import find_paper
+    from workbench.run.launch import run_hydra
+
+    monkeypatch.setenv("WORKBENCH_ROOT", str(REPO))
+    paper = find_paper(REPO, "mnist1d")
+    launched = {}
+    for sweeper in ("workbench", "basic"):
+        GlobalHydra.instance().clear()
+        launched[sweeper] = RecordingTask()
+        run_hydra(paper, launched[sweeper], ["-m"], [f"hydra/sweeper={sweeper}", f"hydra.sweep.dir={tmp_path}",
+                                                       "logger=none", *sweep])
+    ours, hydras = launched["workbench"].jobs, launched["basic"].jobs
+    assert len(ours) == len(hydras) >= 4
+    for job in (*ours, *hydras):  # only the sweeper's own choice tells them apart
+        job["hydra"]["runtime"]["choices"].pop("hydra/sweeper")
+        job["hydra"]["overrides"]["hydra"] = [o for o in job["hydra"]["overrides"]["hydra"]
+                                              if not o.startswith("hydra/sweeper=")]
+        job["hydra"].pop("sweeper")
+    assert ours == hydras
+    assert len({json.dumps(job["cfg"], sort_keys=True) for job in ours}) == len(ours)  # every job its own
+
+
 def test_a_preset_sweep_without_m_is_one_run_and_says_so(monkeypatch, capsys):
     monkeypatch.setenv("WORKBENCH_ROOT", str(REPO))
     plan = plan_run(MNIST1D_CONF, ["experiment=table1"], multirun=False)

@@ -15,9 +15,10 @@ import copy
 import difflib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,9 @@ from typing import Any
 import yaml
 from hydra import compose, initialize_config_dir
 from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
+from hydra.core.config_loader import ConfigLoader
 from hydra.core.global_hydra import GlobalHydra
+from hydra.core.plugins import Plugins
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from hydra.errors import HydraException, MissingConfigException
@@ -138,10 +141,22 @@ def compose_config(conf_dir: Path, overrides: list[str]) -> DictConfig:
         return compose_job(overrides)
 
 
+def register_sweeper() -> None:
+    """hydra/sweeper=workbench, run.yaml's default, before any compose. Hydra finds plugins by listing
+    the hydra_plugins package's modules, which an editable install of workbench hides from it, so it
+    is registered by hand; after Hydra's scan, which re-executes the module of the basic sweeper
+    that PlannedSweeper subclasses."""
+    plugins = Plugins.instance()
+    from hydra_plugins.workbench_sweeper.planned_sweeper import PlannedSweeper
+
+    plugins.register(PlannedSweeper)
+
+
 @contextmanager
 def composer(conf_dir: Path) -> Iterator[Composer]:
     """Hydra initialised once for a paper, to compose many jobs (a sweep's plan) in it. A ConfigError
     ends it: the message may compose on its own (the did-you-mean of an unknown key)."""
+    register_sweeper()
     GlobalHydra.instance().clear()
     try:
         with compose_errors(conf_dir, []):  # Hydra's setup names no override
@@ -152,31 +167,30 @@ def composer(conf_dir: Path) -> Iterator[Composer]:
         GlobalHydra.instance().clear()
 
 
-class Composer:
-    """Composes jobs inside one Hydra initialisation. Hydra builds a config from its defaults list
-    (the config-group choices and hydra.* overrides) and then sets the plain values, so jobs that
-    share those choices share the first step (~150 ms a job): each is a copy of the config composed
-    for its choices, with its values set by Hydra's own override step (struct mode, the same errors)."""
+class ChoiceCopies:
+    """Composes jobs for one loader. Hydra builds a config from its defaults list (the config-group
+    choices and hydra.* overrides) and then sets the plain values, so jobs that share those choices
+    share the first step (~0.1 s a job): each is a copy of the config composed for its choices, with
+    its values set by Hydra's own override step (struct mode, the same errors), and its overrides
+    recorded in the hydra node as Hydra's compose records them."""
 
-    def __init__(self, conf_dir: Path) -> None:
-        self.conf_dir = conf_dir
+    def __init__(self, loader: Any, compose_choices: Callable[[list[str]], DictConfig],
+                 hydra_overrides: list[str] | None = None) -> None:
+        self.loader, self.compose_choices = loader, compose_choices
+        self.hydra_overrides = hydra_overrides or []  # parsed with each job's, as its compose would see them
         self.parser = OverridesParser.create()
-        self.loader = GlobalHydra.instance().config_loader()
-        # one composition per distinct set of choices; each job gets a deep copy to apply its values to
-        self.by_choices: dict[tuple[str, ...], DictConfig] = {}
+        self.by_choices: dict[tuple[str, ...], DictConfig] = {}  # each job gets a deep copy of one
         self.group_keys: dict[str, bool] = {}
 
-    def __call__(self, overrides: list[str]) -> DictConfig:
-        with compose_errors(self.conf_dir, overrides):
-            parsed = self.parser.parse_overrides([searchpath_override(), *overrides])
-            choices = tuple(o.input_line for o in parsed if self.chooses(o))
-            if choices not in self.by_choices:
-                self.by_choices[choices] = compose(PRIMARY_CONFIG, overrides=list(choices), return_hydra_config=True)
-            cfg = copy.deepcopy(self.by_choices[choices])
-            ConfigLoaderImpl._apply_overrides_to_config([o for o in parsed if not self.chooses(o)], cfg)
-            record_overrides(cfg, parsed)
-            resolve_user_config(cfg)  # an interpolation that cannot resolve fails now, not in the run
-            return cfg
+    def compose(self, overrides: list[str]) -> DictConfig:
+        parsed = self.parser.parse_overrides([*self.hydra_overrides, *overrides])
+        choices = tuple(o.input_line for o in parsed if self.chooses(o))
+        if choices not in self.by_choices:
+            self.by_choices[choices] = self.compose_choices(list(choices))
+        cfg = copy.deepcopy(self.by_choices[choices])
+        ConfigLoaderImpl._apply_overrides_to_config([o for o in parsed if not self.chooses(o)], cfg)
+        record_overrides(cfg, parsed)
+        return cfg
 
     def chooses(self, override: Override) -> bool:
         """Whether Hydra reads the override while building the defaults list (as its Overrides does:
@@ -194,6 +208,25 @@ class Composer:
             self.group_keys[key] = name in self.loader.list_groups(parent) or any(
                 (place / key).is_dir() for place in (project_configs(), shared_configs()) if place is not None)
         return self.group_keys[key]
+
+
+class Composer:
+    """Composes the jobs of a plan inside one Hydra initialisation (ChoiceCopies), each checked:
+    an interpolation that cannot resolve fails now, not in the run."""
+
+    def __init__(self, conf_dir: Path) -> None:
+        self.conf_dir = conf_dir
+        self.copies = ChoiceCopies(GlobalHydra.instance().config_loader(), compose_choices, [searchpath_override()])
+
+    def __call__(self, overrides: list[str]) -> DictConfig:
+        with compose_errors(self.conf_dir, overrides):
+            cfg = self.copies.compose(overrides)
+            resolve_user_config(cfg)
+            return cfg
+
+
+def compose_choices(choices: list[str]) -> DictConfig:
+    return compose(PRIMARY_CONFIG, overrides=choices, return_hydra_config=True)
 
 
 def record_overrides(cfg: DictConfig, parsed: list[Override]) -> None:
@@ -312,6 +345,7 @@ def config_groups(conf_dir: Path) -> list[ConfigGroup]:
     """Every group a paper's runs can choose from, with the option its config picks by default."""
     GlobalHydra.instance().clear()
     try:
+        register_sweeper()
         with initialize_config_dir(config_dir=str(conf_dir.resolve()), version_base="1.3"):
             cfg = compose(PRIMARY_CONFIG, overrides=[searchpath_override()], return_hydra_config=True)
             choices = OmegaConf.to_container(cfg.hydra.runtime.choices)
@@ -330,6 +364,7 @@ def config_groups(conf_dir: Path) -> list[ConfigGroup]:
 
 def complete_override(conf_dir: Path, words: list[str], incomplete: str) -> list[str]:
     """The overrides that could complete `incomplete` after `words`, from Hydra's completion plugin."""
+    register_sweeper()
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(conf_dir.resolve()), version_base="1.3"):
@@ -402,3 +437,39 @@ def first_line(text: str) -> str:
 def set_project_root(root: Path) -> None:
     """Configs read WORKBENCH_ROOT (paths.root); child processes of a sweep inherit it."""
     os.environ["WORKBENCH_ROOT"] = str(root.resolve())
+
+
+class CopyingConfigLoader(ConfigLoader):
+    """Hydra's config loader for the launcher of hydra/sweeper=workbench: a sweep's jobs composed
+    as ChoiceCopies, each set of group choices once; everything else is Hydra's own."""
+
+    def __init__(self, loader: ConfigLoader) -> None:
+        self.loader = loader
+        self.master: DictConfig | None = None
+        self.copies: ChoiceCopies | None = None
+
+    def load_sweep_config(self, master_config: DictConfig, sweep_overrides: list[str]) -> DictConfig:
+        if self.copies is None or self.master is not master_config:
+            self.master = master_config
+            self.copies = ChoiceCopies(self.loader, partial(self.loader.load_sweep_config, master_config))
+        cfg = self.copies.compose(list(sweep_overrides))
+        OmegaConf.copy_cache(from_config=master_config, to_config=cfg)  # as Hydra's: the same ${now:} values
+        return cfg
+
+    def load_configuration(self, *args: Any, **kwargs: Any) -> DictConfig:
+        return self.loader.load_configuration(*args, **kwargs)
+
+    def get_search_path(self) -> Any:
+        return self.loader.get_search_path()
+
+    def get_sources(self) -> Any:
+        return self.loader.get_sources()
+
+    def list_groups(self, parent_name: str) -> Any:
+        return self.loader.list_groups(parent_name)
+
+    def get_group_options(self, *args: Any, **kwargs: Any) -> Any:
+        return self.loader.get_group_options(*args, **kwargs)
+
+    def compute_defaults_list(self, *args: Any, **kwargs: Any) -> Any:
+        return self.loader.compute_defaults_list(*args, **kwargs)

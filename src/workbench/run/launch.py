@@ -28,7 +28,7 @@ from workbench.errors import ConfigError, UserError
 from workbench.extras import is_optional, missing_extra_message
 from workbench.project import Paper
 from workbench.run import record, vectorized
-from workbench.run.config import RunArgs, job_choices, resolve_user_config, searchpath_override
+from workbench.run.config import RunArgs, job_choices, register_sweeper, resolve_user_config, searchpath_override
 from workbench.run.distributed import relaunch
 from workbench.run.provenance import redact_arg
 from workbench.run.runner import RunOutcome, start_run
@@ -59,6 +59,7 @@ def launch(root: Path, paper: Paper, flags: list[str], overrides: list[str], pla
 
 def run_hydra(paper: Paper, task: Any, flags: list[str], overrides: list[str]) -> None:
     """One Hydra command line, as if `workbench` were the paper's own @hydra.main script."""
+    register_sweeper()
     argv = sys.argv
     sys.argv = ["workbench", *flags, searchpath_override(), *overrides]
     try:

@@ -53,7 +53,7 @@ def plan_run(conf_dir: Path, overrides: list[str], multirun: bool, warn: bool = 
         raise ConfigError(f"override '{names}' lists several values; add -m to sweep over them")
     with composer(conf_dir) as compose_job:
         base = compose_job([first_value(o) for o in parsed])
-        sweeper = base.hydra.runtime.choices.get("hydra/sweeper") or "basic"
+        sweeper = planned_as(base.hydra.runtime.choices.get("hydra/sweeper") or "basic")
         params = sweeper_params(base) if sweeper == "basic" else []
         if not multirun:
             if params and warn:
@@ -67,6 +67,12 @@ def plan_run(conf_dir: Path, overrides: list[str], multirun: bool, warn: bool = 
         if len(jobs) > 20:  # composing takes a moment a job: say what the wait is
             stderr.print(f"checking the configs of the sweep's {len(jobs)} jobs before any runs", highlight=False)
         return SweepPlan([compose_job(job) for job in jobs], len(jobs))
+
+
+def planned_as(sweeper: str) -> str:
+    """hydra/sweeper=workbench (hydra_plugins/workbench_sweeper, the default) is the basic sweeper
+    launching the jobs planned here: it plans as "basic"."""
+    return "basic" if sweeper == "workbench" else sweeper
 
 
 def parse(overrides: list[str]) -> list[Override]:

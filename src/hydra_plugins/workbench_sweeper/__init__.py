@@ -1,0 +1,1 @@
+"""workbench's Hydra plugin: hydra/sweeper=workbench (planned_sweeper.py)."""

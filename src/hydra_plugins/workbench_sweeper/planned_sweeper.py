@@ -7,9 +7,9 @@ as it runs it: about 0.1 s a compose, so a 300-job sweep waited half a minute fo
 This one launches at once, and its launcher composes each set of config-group choices once and
 every job as a copy with its values set (workbench.run.config.ChoiceCopies). Hydra finds plugins
 only in the hydra_plugins package, so the class lives here and the work in workbench.
+No `from __future__ import annotations`: Hydra's plugin scan runs this module before it is in
+sys.modules, where a dataclass cannot look string annotations up.
 """
-
-from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass

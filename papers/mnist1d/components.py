@@ -8,6 +8,7 @@ Shapes: b batch, t time/position (40 in MNIST-1D), i GRU input width (1: one sca
 position), h GRU hidden width, g the three GRU gates (r, z, n), k classes.
 """
 import torch
+import torch.nn.functional as F
 from einops import einsum, rearrange
 
 
@@ -23,6 +24,17 @@ def conv1d_output_length(L: int, k: int, s: int = 1, p: int = 0) -> int:
     if L_out < 1:
         raise ValueError(f"a kernel of {k} with stride {s} and padding {p} does not fit a length of {L}")
     return L_out
+
+
+def conv1d_as_matmul(h: torch.Tensor, W: torch.Tensor, bias: torch.Tensor, s: int, p: int) -> torch.Tensor:
+    """torch.nn.functional.conv1d on channels-last input, as one matrix product over the patches.
+
+    h: b t c, W: o c k (nn.Conv1d's weight layout), bias: o → b t_out o, with
+    out[b, t, o] = bias[o] + Σ_c Σ_j W[o, c, j] · h_pad[b, s·t + j, c]   (h zero-padded by p each side).
+    """
+    k = W.shape[-1]
+    patches = F.pad(h, (0, 0, p, p)).unfold(1, k, s)  # b t_out c k: every window, a view
+    return rearrange(patches, "b t c k -> b t (c k)") @ rearrange(W, "o c k -> (c k) o") + bias
 
 
 def _affine(W: torch.Tensor, v: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:

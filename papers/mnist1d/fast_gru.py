@@ -39,59 +39,69 @@ from einops import rearrange
 
 
 class GRURecurrence(torch.autograd.Function):
-    """hs: g h t b, all hidden states from h_0 = 0, given gx: g 3h t b, W_hh: g 3h h, b_hh: g 3h."""
+    """hs: g h t b, all hidden states from h_0 = 0, given gx: g 3h t b, W_hh: g 3h h, b_hh: g 3h (with
+    h_prev, the gates and W_hh h_prev + b_hh's candidate rows, for backward)."""
 
     @staticmethod
     def forward(gx: torch.Tensor, W_hh: torch.Tensor, b_hh: torch.Tensor) -> tuple[torch.Tensor, ...]:
         g, three_h, t, b = gx.shape
         hidden = three_h // 3
         bias = b_hh.unsqueeze(-1)  # g 3h 1
-        x_rz, x_n = gx[:, :2 * hidden].unbind(2), gx[:, 2 * hidden:].unbind(2)  # per-step views, g · b
-        # every step writes into its slice of the outputs (out=): stacking 40 small tensors costs more
-        hs, rz, n, gh_n = (gx.new_empty(g, rows, t, b) for rows in (hidden, 2 * hidden, hidden, hidden))
-        h = gx.new_zeros(g, hidden, b)
+        # every step writes into its slice of the outputs (out=): stacking 40 small tensors costs more.
+        # H holds h_0 = 0 and every h_t: hs and h_prev are its views, no copies. gh, time-major, keeps each
+        # step's W_hh h_prev + b_hh (its n rows are what backward needs).
+        H, rz, n = (gx.new_empty(g, rows, t + extra, b) for rows, extra in ((hidden, 1), (2 * hidden, 0), (hidden, 0)))
+        gh = gx.new_empty(t, g, three_h, b)
+        # each step's views, made before the loop in one call each: a view made in the loop costs a few µs
+        x_rz, x_n = gx[:, :2 * hidden].unbind(2), gx[:, 2 * hidden:].unbind(2)  # g · b
+        gh_t, gh_rz, gh_n = gh.unbind(0), gh[:, :, :2 * hidden].unbind(0), gh[:, :, 2 * hidden:].unbind(0)
+        H_t, rz_t, r_t, z_t, n_t = H.unbind(2), rz.unbind(2), rz[:, :hidden].unbind(2), rz[:, hidden:].unbind(2), n.unbind(2)
+        two, minus_one = gx.new_tensor(2.0), gx.new_tensor(-1.0)  # tensors: a Python number is wrapped at each op
+        h = H_t[0].zero_()
         for step in range(t):
-            gh = torch.baddbmm(bias, W_hh, h)  # g 3h b
-            r_z = torch.sigmoid(gh[:, :2 * hidden].add_(x_rz[step]), out=rz[:, :, step])
-            gh_n[:, :, step] = gh[:, 2 * hidden:]
+            torch.baddbmm(bias, W_hh, h, out=gh_t[step])  # g 3h b
+            torch.sigmoid(gh_rz[step].add_(x_rz[step]), out=rz_t[step])
             # tanh(a) = 2 sigmoid(2a) - 1: CPU sigmoid kernels are vectorised, tanh's several times slower
-            a = torch.addcmul(x_n[step], r_z[:, :hidden], gh[:, 2 * hidden:]).mul_(2)
-            n_t = torch.sigmoid(a, out=n[:, :, step]).mul_(2).sub_(1)
-            h = torch.lerp(n_t, h, r_z[:, hidden:], out=hs[:, :, step])
-        return hs, rz, n, gh_n
+            a = torch.addcmul(x_n[step], r_t[step], gh_n[step]).mul_(two)
+            torch.add(minus_one, torch.sigmoid(a, out=n_t[step]), alpha=2, out=n_t[step])
+            h = torch.lerp(n_t[step], h, z_t[step], out=H_t[step + 1])
+        return H[:, :, 1:], H[:, :, :-1], rz, n, rearrange(gh[:, :, 2 * hidden:], "t g h b -> g h t b")
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[torch.Tensor, ...], output: tuple[torch.Tensor, ...]) -> None:
         _, W_hh, _ = inputs
-        hs, rz, n, gh_n = output
-        ctx.mark_non_differentiable(rz, n, gh_n)
-        ctx.save_for_backward(W_hh, hs, rz, n, gh_n)
+        _, h_prev, rz, n, gh_n = output
+        ctx.mark_non_differentiable(h_prev, rz, n, gh_n)
+        ctx.save_for_backward(W_hh, h_prev, rz, n, gh_n)
 
     @staticmethod
     def backward(ctx: Any, d_hs: torch.Tensor, *unused: Any) -> tuple[torch.Tensor, ...]:
-        W_hh, hs, rz, n, gh_n = ctx.saved_tensors
-        g, hidden, t, b = hs.shape
-        d_out = d_hs.unbind(2)
-        h_prev = torch.cat([hs.new_zeros(g, hidden, 1, b), hs[:, :, :-1]], dim=2)
+        W_hh, h_prev, rz, n, gh_n = ctx.saved_tensors
+        g, hidden, t, b = h_prev.shape
         r, z = rz[:, :hidden], rz[:, hidden:]
-        # dh -> (da_r, da_z, r da_n) per unit, for every step at once: g 3 h t b
-        a_n = (1 - z) * torch.addcmul(torch.ones(()), n, n, value=-1)  # (1-z)(1-n^2)
-        a_r = a_n * gh_n * r * (1 - r)
-        a_z = (h_prev - n) * z * (1 - z)
-        to_gh = torch.stack([a_r, a_z, a_n * r], dim=1)
-        W_t = W_hh.transpose(1, 2)  # g h 3h
-        # each step's dgh lands in its slice of d_gh, and dh in dh_all: no stacking afterwards
-        d_gh, dh_all = hs.new_empty(g, 3, hidden, t, b), torch.empty_like(hs)
-        dh = dh_all[:, :, -1].copy_(d_out[-1])
+        # dh -> (da_r, da_z, r da_n) per unit, for every step at once, each written into its rows: g 3 h t b
+        to_gh = h_prev.new_empty(g, 3, hidden, t, b)
+        one_minus_z = 1 - z
+        a_n = torch.addcmul(h_prev.new_tensor(1.0), n, n, value=-1).mul_(one_minus_z)  # (1-z)(1-n^2)
+        torch.mul(a_n, gh_n, out=to_gh[:, 0]).mul_(torch.addcmul(r, r, r, value=-1))  # ... gh_n r(1-r)
+        torch.sub(h_prev, n, out=to_gh[:, 1]).mul_(z).mul_(one_minus_z)  # (h_prev - n) z(1-z)
+        torch.mul(a_n, r, out=to_gh[:, 2])
+        W_t = W_hh.transpose(1, 2).contiguous()  # g h 3h
+        # each step's dgh lands in its slice of d_gh, and dh in dh_all; the views are made before the loop
+        d_gh, dh_all = h_prev.new_empty(g, 3, hidden, t, b), torch.empty_like(h_prev)
+        d_gh_t, dgh_t = d_gh.unbind(3), d_gh.view(g, 3 * hidden, t, b).unbind(2)  # g 3 h b, g 3h b
+        dh_t, dh_gates_t = dh_all.unbind(2), dh_all.unsqueeze(1).unbind(3)  # g h b, g 1 h b
+        to_gh_t, z_t, d_out = to_gh.unbind(3), z.unbind(2), d_hs.unbind(2)
+        dh_t[-1].copy_(d_out[-1])
         for step in range(t - 1, -1, -1):
-            dgh = torch.mul(dh.unsqueeze(1), to_gh[:, :, :, step], out=d_gh[:, :, :, step]).view(g, 3 * hidden, b)
+            torch.mul(dh_gates_t[step], to_gh_t[step], out=d_gh_t[step])
             if step > 0:
-                carried = torch.addcmul(d_out[step - 1], dh, z[:, :, step])
-                dh = torch.baddbmm(carried, W_t, dgh, out=dh_all[:, :, step - 1])
+                carried = torch.addcmul(d_out[step - 1], dh_t[step], z_t[step])
+                torch.baddbmm(carried, W_t, dgh_t[step], out=dh_t[step - 1])
         d_gh = d_gh.view(g, 3 * hidden, t, b)
         # dgx = dgh but for the candidate's rows, where r does not multiply: [da_r, da_z, da_n]
         d_gx = torch.cat([d_gh[:, :2 * hidden], dh_all * a_n], dim=1)
-        d_W_hh = torch.bmm(d_gh.view(g, 3 * hidden, t * b), h_prev.view(g, hidden, t * b).transpose(1, 2))
+        d_W_hh = torch.bmm(d_gh.view(g, 3 * hidden, t * b), h_prev.reshape(g, hidden, t * b).transpose(1, 2))
         return d_gx, d_W_hh, d_gh.sum((2, 3))
 
     @staticmethod
@@ -101,7 +111,7 @@ class GRURecurrence(torch.autograd.Function):
         v = info.batch_size
         args = [a.movedim(d, 0) if d is not None else a.expand(v, *a.shape) for a, d in zip((gx, W_hh, b_hh), in_dims)]
         outputs = GRURecurrence.apply(*(a.reshape(-1, *a.shape[2:]) for a in args))
-        return tuple(o.reshape(v, -1, *o.shape[1:]) for o in outputs), (0, 0, 0, 0)
+        return tuple(o.reshape(v, -1, *o.shape[1:]) for o in outputs), (0, 0, 0, 0, 0)
 
 
 def gru_recurrence(gx: torch.Tensor, W_hh: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:

@@ -16,7 +16,7 @@ import torch
 from einops import rearrange
 from torch import nn
 
-from .components import conv1d_output_length
+from .components import conv1d_as_matmul, conv1d_output_length
 from .fast_gru import gru_recurrence
 from workbench import ConfigError, require_positive
 
@@ -66,6 +66,12 @@ class CNN(nn.Module):
 
     Weight sharing across positions is the spatial inductive bias §4 credits for 94% (vs the
     MLP's 68%), and which the shuffled row of Table 1 takes away (56%).
+
+    `readable_forward` calls the nn.Conv1d layers. By default (`fast = True`) the same convolutions
+    run channels-last, each as one matrix product over its (channels × kernel) patches: under
+    torch.func.vmap (several seeds at once) that is a batched matmul, where the convolutions become
+    grouped convolutions that oneDNN runs several times below its matmul speed on CPU (the 6-run
+    step 11.2 -> 9.8 ms). Same weights, same parameter names; test_components checks the two agree.
     """
 
     def __init__(self, seq_len: int = 40, n_classes: int = 10, channels: int = 25):
@@ -78,8 +84,17 @@ class CNN(nn.Module):
         for conv in (self.conv1, self.conv2, self.conv3):
             t_out = conv1d_output_length(t_out, conv.kernel_size[0], conv.stride[0], conv.padding[0])
         self.readout = nn.Linear(channels * t_out, n_classes)
+        self.fast = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: b t → b k
+        if not self.fast:
+            return self.readable_forward(x)
+        h = rearrange(x, "b t -> b t 1")  # channels-last: b t c
+        for conv in (self.conv1, self.conv2, self.conv3):
+            h = torch.relu(conv1d_as_matmul(h, conv.weight, conv.bias, conv.stride[0], conv.padding[0]))
+        return self.readout(rearrange(h, "b t c -> b (c t)"))
+
+    def readable_forward(self, x: torch.Tensor) -> torch.Tensor:  # x: b t → b k
         h = rearrange(x, "b t -> b 1 t")  # one input channel
         h = torch.relu(self.conv1(h))  # b c 19
         h = torch.relu(self.conv2(h))  # b c 10

@@ -8,11 +8,13 @@ import itertools
 
 import pytest
 import torch
+from einops import rearrange
 from torch import nn
 
 from .components import (
     accuracy_percent,
     confusion_matrix,
+    conv1d_as_matmul,
     conv1d_output_length,
     gru_cell,
     shuffle_positions,
@@ -99,7 +101,7 @@ def test_gru_model_recurrence_matches_cell_loop():
     torch.testing.assert_close(model(x), flat @ model.readout.weight.T + model.readout.bias)
 
 
-def _gru_output_and_grads(model: GRU, x: torch.Tensor) -> list[torch.Tensor]:
+def _output_and_grads(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     model.zero_grad()
     y = model(x)
     (y.sin().sum()).backward()  # a loss whose gradient differs at every logit
@@ -112,9 +114,31 @@ def test_gru_fast_path_matches_the_readable_recurrence_values_and_gradients():
     model = GRU(hidden=4).double()
     x = torch.randn(5, 40, dtype=torch.float64)
     model.fast = False
-    readable = _gru_output_and_grads(model, x)
+    readable = _output_and_grads(model, x)
     model.fast = True
-    fast = _gru_output_and_grads(model, x)
+    fast = _output_and_grads(model, x)
+    for ours, ref in zip(fast, readable):
+        torch.testing.assert_close(ours, ref, rtol=0, atol=1e-12)
+
+
+def test_conv1d_as_matmul_is_conv1d_over_strides_paddings_and_kernels():
+    torch.manual_seed(5)
+    for k, stride, pad in ((5, 2, 1), (3, 2, 1), (3, 1, 0), (1, 3, 2)):
+        x = torch.randn(4, 3, 17, dtype=torch.float64)  # b c t
+        W, bias = torch.randn(6, 3, k, dtype=torch.float64), torch.randn(6, dtype=torch.float64)
+        ours = conv1d_as_matmul(rearrange(x, "b c t -> b t c"), W, bias, stride, pad)
+        torch.testing.assert_close(rearrange(ours, "b t o -> b o t"),
+                                   torch.nn.functional.conv1d(x, W, bias, stride=stride, padding=pad), rtol=0, atol=1e-12)
+
+
+def test_cnn_fast_path_matches_the_readable_one_values_and_gradients():
+    torch.manual_seed(6)
+    model = CNN().double()
+    x = torch.randn(5, 40, dtype=torch.float64)
+    model.fast = False
+    readable = _output_and_grads(model, x)
+    model.fast = True
+    fast = _output_and_grads(model, x)
     for ours, ref in zip(fast, readable):
         torch.testing.assert_close(ours, ref, rtol=0, atol=1e-12)
 
@@ -140,7 +164,7 @@ def test_gru_fast_path_under_vmap_is_each_seed_alone():
         y = torch.func.vmap(one, in_dims=(0, x_dim))(params, inputs)
         y.sin().sum().backward()
         for i, model in enumerate(models):
-            ref = _gru_output_and_grads(model, inputs if x_dim is None else inputs[i])
+            ref = _output_and_grads(model, inputs if x_dim is None else inputs[i])
             torch.testing.assert_close(y[i].detach(), ref[0], rtol=0, atol=1e-12)
             for (name, _), grad in zip(model.named_parameters(), ref[1:]):
                 torch.testing.assert_close(params[name].grad[i], grad, rtol=0, atol=1e-12)

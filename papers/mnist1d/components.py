@@ -34,7 +34,9 @@ def conv1d_as_matmul(h: torch.Tensor, W: torch.Tensor, bias: torch.Tensor, s: in
     """
     k = W.shape[-1]
     patches = F.pad(h, (0, 0, p, p)).unfold(1, k, s)  # b t_out c k: every window, a view
-    return rearrange(patches, "b t c k -> b t (c k)") @ rearrange(W, "o c k -> (c k) o") + bias
+    # rows (b t): one matrix product per call, also under vmap (a b t · matmul would batch over b too)
+    out = rearrange(patches, "b t c k -> (b t) (c k)") @ rearrange(W, "o c k -> (c k) o") + bias
+    return rearrange(out, "(b t) o -> b t o", b=h.shape[0])
 
 
 def _affine(W: torch.Tensor, v: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:

@@ -117,9 +117,11 @@ class GRU(nn.Module):
     of d = 2, instead of calling nn.GRU's fused kernel, so that it runs under torch.func.vmap and
     several seeds train in one process (trainer.vectorize_seeds). The input half of every gate,
     W_i· x_t + b_i·, is computed for all steps at once; only the hidden-state product is in the
-    loop. `readable_recurrence` is that loop in plain tensor ops; by default (`fast = True`) the
-    same equations run as one autograd node with a hand-written backward (fast_gru.py), several
-    times faster on CPU. test_components checks both against gru_cell in float64.
+    loop. `readable_forward` writes that loop (`readable_recurrence`) in plain tensor ops; by
+    default (`fast = True`) the same equations run as one autograd node with a hand-written
+    backward (fast_gru.py), several times faster on CPU, and the readout's columns are reordered
+    to the recurrence's layout instead of the hidden states to the readout's. test_components
+    checks both against gru_cell in float64.
     """
 
     def __init__(self, seq_len: int = 40, n_classes: int = 10, hidden: int = 6):
@@ -130,21 +132,35 @@ class GRU(nn.Module):
         self.fast = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: b t → b k
-        g = self.gru
-        # d = 2 directions, g = 3 gates (r, z, n, nn.GRU's row order); input size 1.
-        W_ih = torch.stack([g.weight_ih_l0, g.weight_ih_l0_reverse])  # d (g h) 1
-        W_hh = torch.stack([g.weight_hh_l0, g.weight_hh_l0_reverse])  # d (g h) h
-        b_ih = torch.stack([g.bias_ih_l0, g.bias_ih_l0_reverse])  # d (g h)
-        b_hh = torch.stack([g.bias_hh_l0, g.bias_hh_l0_reverse])  # d (g h)
-        # d 1 (t b): time-major, batch innermost (fast_gru.py says why); the backward direction reads x reversed
+        if not self.fast:
+            return self.readable_forward(x)
+        W_ih, W_hh, b_ih, b_hh = self.direction_weights()
+        # d t b: each direction's input sequence, the backward direction's reversed
+        seq = rearrange(torch.stack([x, x.flip(1)]), "d b t -> d t b")
+        hs = gru_recurrence(seq, W_ih.squeeze(-1), b_ih, W_hh, b_hh)  # t d h b, the backward direction in reversed time
+        # The readout's columns put in the recurrence's order (the backward direction's in reversed
+        # time), rather than the 40 x 12 hidden states of every example in the readout's order.
+        W = rearrange(self.readout.weight, "k (t d h) -> d k t h", d=2, h=self.hidden)
+        W = rearrange(torch.stack([W[0], W[1].flip(1)]), "d k t h -> k (t d h)")
+        return torch.addmm(self.readout.bias, rearrange(hs, "t d h b -> (t d h) b").T, W.T)  # no copy of hs
+
+    def readable_forward(self, x: torch.Tensor) -> torch.Tensor:  # x: b t → b k
+        W_ih, W_hh, b_ih, b_hh = self.direction_weights()
+        # d 1 (t b): time-major, batch innermost; the backward direction reads x reversed
         seq = rearrange(torch.stack([x, x.flip(1)]), "d b t -> d 1 (t b)")
         # W_i· x_t + b_i· for every step at once (components.gru_cell's input half), one batched
         # outer product: d (g h) t b
         gates_x = torch.baddbmm(b_ih.unsqueeze(-1), W_ih, seq).view(*W_ih.shape[:2], *x.T.shape)
-        recurrence = gru_recurrence if self.fast else self.readable_recurrence
-        o = recurrence(gates_x, W_hh, b_hh)  # d h t b, the backward direction still in reversed time
+        o = self.readable_recurrence(gates_x, W_hh, b_hh)  # d h t b, the backward direction still in reversed time
         o = torch.stack([o[0], o[1].flip(1)])  # [h_t^→ ; h_t^←] at each t
         return self.readout(rearrange(o, "d h t b -> b (t d h)"))
+
+    def direction_weights(self) -> tuple[torch.Tensor, ...]:
+        """W_ih: d (g h) 1, W_hh: d (g h) h, b_ih, b_hh: d (g h); d = 2 directions, g = 3 gates
+        (r, z, n, nn.GRU's row order), input size 1."""
+        g = self.gru
+        return (torch.stack([g.weight_ih_l0, g.weight_ih_l0_reverse]), torch.stack([g.weight_hh_l0, g.weight_hh_l0_reverse]),
+                torch.stack([g.bias_ih_l0, g.bias_ih_l0_reverse]), torch.stack([g.bias_hh_l0, g.bias_hh_l0_reverse]))
 
     @staticmethod
     def readable_recurrence(gates_x: torch.Tensor, W_hh: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:

@@ -144,10 +144,10 @@ def test_cnn_fast_path_matches_the_readable_one_values_and_gradients():
 
 
 def test_gru_fast_recurrence_passes_gradcheck():
-    gx = torch.randn(2, 9, 6, 3, dtype=torch.float64, requires_grad=True)  # g 3h t b
+    x = torch.randn(2, 6, 3, dtype=torch.float64, requires_grad=True)  # g t b
+    W_ih, b_ih, b_hh = (torch.randn(2, 9, dtype=torch.float64, requires_grad=True) for _ in range(3))  # g 3h
     W_hh = torch.randn(2, 9, 3, dtype=torch.float64, requires_grad=True)
-    b_hh = torch.randn(2, 9, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(gru_recurrence, (gx, W_hh, b_hh))
+    assert torch.autograd.gradcheck(gru_recurrence, (x, W_ih, b_ih, W_hh, b_hh))
 
 
 def test_gru_fast_path_under_vmap_is_each_seed_alone():

@@ -10,10 +10,11 @@ derivatives) is computed for all steps at once, before the loop, and the weight 
 Shapes: g groups (directions, times seeds under vmap), t steps, h hidden, 3h the gates (r, z, n,
 nn.GRU's row order), b batch. Every tensor the loop touches is time-major, t g · b, with the r, z
 rows and the candidate's rows in separate tensors, so that a step's slice is one contiguous block
-(a slice along a middle axis makes each op stride through memory: sigmoid 14 -> 37 µs), with the batch innermost so that every elementwise op runs
-over 100 contiguous numbers (with hidden units innermost, h = 6, CPU kernels fall off their
-vectorised path). The input size is 1 (MNIST-1D's sequence of scalars), so the input half of every
-gate is an outer product, computed for all steps at once (components.gru_cell's input half):
+(a slice along a middle axis makes each op stride through memory: sigmoid 14 -> 37 µs), with
+the batch innermost so that every elementwise op runs over 100 contiguous numbers (with hidden
+units innermost, h = 6, CPU kernels fall off their vectorised path). The input size is 1
+(MNIST-1D's sequence of scalars), so the input half of every gate is an outer product, computed
+for all steps at once (components.gru_cell's input half):
 
     gx  = W_ih x_t + b_ih                             t g 3h b, before the loop
     gh  = W_hh h_prev + b_hh                          (g 3h h) @ (g h b): one batched matrix product

@@ -3,9 +3,10 @@
 model.GRU.readable_forward writes the GRU out with ordinary tensor ops; autograd then records about
 15 small ops per time step and replays twice as many backwards, and on CPU it is the per-op
 overhead, not the arithmetic (about 9 MFLOP a training step), that costs. Here the forward runs
-the same equations under no_grad, seven ops a step on contiguous blocks, and the backward is the hand-written BPTT
-below, three ops a step: everything that does not depend on the incoming gradient (the gate
-derivatives) is computed for all steps at once, before the loop, and the weight gradients after it.
+the same equations under no_grad, seven ops a step on contiguous blocks, and the backward is the
+hand-written BPTT below, three ops a step: everything that does not depend on the incoming
+gradient (the gate derivatives) is computed for all steps at once, before the loop, and the
+weight gradients after it.
 
 Shapes: g groups (directions, times seeds under vmap), t steps, h hidden, 3h the gates (r, z, n,
 nn.GRU's row order), b batch. Every tensor the loop touches is time-major, t g · b, with the r, z
@@ -23,8 +24,8 @@ for all steps at once (components.gru_cell's input half):
     h   = (1 - z) * n + z * h_prev      computed as lerp(n, h_prev, z) = n + z (h_prev - n)
 
 tanh(a) = 2 sigmoid(2a) - 1, because CPU sigmoid kernels are vectorised and tanh's are several
-times slower; the candidate rows of W_ih, b_ih, W_hh and b_hh are doubled once, before the loop,
-so that each step computes 2a directly.
+times slower; the candidate's input half is doubled when it is computed for all steps, and each
+step's addcmul doubles r * gh_n, so that it computes 2a directly.
 
 Backward, with dh the gradient reaching h at step t (from the output and from step t + 1):
 
@@ -45,16 +46,10 @@ import torch
 from einops import einsum, rearrange
 
 
-def candidate_doubled(rows: torch.Tensor) -> torch.Tensor:
-    """The gates' rows (dim 1, r z n) with the candidate's n rows times 2 (tanh(a) = 2 sigmoid(2a) - 1)."""
-    r, z, n = rows.chunk(3, dim=1)
-    return torch.cat([r, z, 2 * n], dim=1)
-
-
 class GRURecurrence(torch.autograd.Function):
     """hs: t g h b, every hidden state from h_0 = 0, given x: g t b (each group's input sequence),
     W_ih: g 3h, b_ih: g 3h, W_hh: g 3h h, b_hh: g 3h (with h_prev, the gates and the candidate rows
-    of W_hh h_prev + b_hh, doubled, for backward)."""
+    of W_hh h_prev + b_hh, for backward)."""
 
     @staticmethod
     def forward(x: torch.Tensor, W_ih: torch.Tensor, b_ih: torch.Tensor, W_hh: torch.Tensor,
@@ -62,12 +57,12 @@ class GRURecurrence(torch.autograd.Function):
         g, t, b = x.shape
         hidden = W_hh.shape[-1]
         rows_rz, rows_n = slice(0, 2 * hidden), slice(2 * hidden, 3 * hidden)
-        W_ih, b_ih, W_hh, b_hh = map(candidate_doubled, (W_ih, b_ih, W_hh, b_hh))
         # gx for every step at once: t g · b. The gates r and z take b_ih + b_hh here, so that each
-        # step's r, z rows are one baddbmm onto them; the candidate's b_hh stays inside r * gh_n.
+        # step's r, z rows are one baddbmm onto them; the candidate's b_hh stays inside r * gh_n,
+        # and its input half is doubled (2a, above).
         x_t = rearrange(x, "g t b -> t g 1 b").contiguous()
         gx_rz = torch.mul(W_ih[None, :, rows_rz, None], x_t).add_((b_ih + b_hh)[None, :, rows_rz, None])
-        gx_n = torch.mul(W_ih[None, :, rows_n, None], x_t).add_(b_ih[None, :, rows_n, None])
+        gx_n = torch.mul(2 * W_ih[None, :, rows_n, None], x_t).add_(2 * b_ih[None, :, rows_n, None])
         W_rz, W_n = W_hh[:, rows_rz].contiguous(), W_hh[:, rows_n].contiguous()
         # baddbmm copies its bias into the output first: a contiguous one, not a broadcast, is a plain copy
         b_n = b_hh[:, rows_n, None].expand(g, hidden, b).contiguous()
@@ -83,8 +78,8 @@ class GRURecurrence(torch.autograd.Function):
         h = H_t[0].zero_()
         for step in range(t):
             torch.sigmoid_(torch.baddbmm(x_rz[step], W_rz, h, out=rz_t[step]))  # r, z: g 2h b
-            torch.baddbmm(b_n, W_n, h, out=gh_n_t[step])  # 2 gh_n
-            torch.addcmul(x_n[step], r_t[step], gh_n_t[step], out=a)  # 2 (gx_n + r gh_n)
+            torch.baddbmm(b_n, W_n, h, out=gh_n_t[step])  # gh_n
+            torch.addcmul(x_n[step], r_t[step], gh_n_t[step], value=2, out=a)  # 2 (gx_n + r gh_n)
             torch.add(minus_one, torch.sigmoid(a, out=n_t[step]), alpha=2, out=n_t[step])
             h = torch.lerp(n_t[step], h, z_t[step], out=H_t[step + 1])
         return H[1:], H[:-1], rz, n, gh_n
@@ -92,21 +87,21 @@ class GRURecurrence(torch.autograd.Function):
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[torch.Tensor, ...], output: tuple[torch.Tensor, ...]) -> None:
         x, W_ih, _, W_hh, _ = inputs
-        _, h_prev, rz, n, gh_n2 = output
-        ctx.mark_non_differentiable(h_prev, rz, n, gh_n2)
-        ctx.save_for_backward(x, W_ih, W_hh, h_prev, rz, n, gh_n2)
+        _, h_prev, rz, n, gh_n = output
+        ctx.mark_non_differentiable(h_prev, rz, n, gh_n)
+        ctx.save_for_backward(x, W_ih, W_hh, h_prev, rz, n, gh_n)
 
     @staticmethod
     def backward(ctx: Any, d_hs: torch.Tensor, *unused: Any) -> tuple[torch.Tensor | None, ...]:
-        x, W_ih, W_hh, h_prev, rz, n, gh_n2 = ctx.saved_tensors
+        x, W_ih, W_hh, h_prev, rz, n, gh_n = ctx.saved_tensors
         t, g, hidden, b = h_prev.shape
         r, z = rz[:, :, :hidden], rz[:, :, hidden:]
         # dh -> (da_r, da_z, r da_n) per unit, for every step at once, each written into its rows: t g 3 h b
         to_gh = h_prev.new_empty(t, g, 3, hidden, b)
-        a_n = torch.addcmul(h_prev.new_tensor(1.0), n, n, value=-1).mul_(1 - z)  # (1-z)(1-n^2)
-        r_dr = torch.addcmul(r, r, r, value=-1).mul_(0.5)  # r(1-r), halved: gh_n2 is 2 gh_n
-        torch.mul(a_n, gh_n2, out=to_gh[:, :, 0]).mul_(r_dr)  # ... gh_n r(1-r)
-        torch.sub(h_prev, n, out=to_gh[:, :, 1]).mul_(z).mul_(1 - z)  # (h_prev - n) z(1-z)
+        one_minus_z = 1 - z
+        a_n = torch.addcmul(h_prev.new_tensor(1.0), n, n, value=-1).mul_(one_minus_z)  # (1-z)(1-n^2)
+        torch.mul(a_n, gh_n, out=to_gh[:, :, 0]).mul_(torch.addcmul(r, r, r, value=-1))  # ... gh_n r(1-r)
+        torch.sub(h_prev, n, out=to_gh[:, :, 1]).mul_(z).mul_(one_minus_z)  # (h_prev - n) z(1-z)
         torch.mul(a_n, r, out=to_gh[:, :, 2])
         W_t = W_hh.transpose(1, 2).contiguous()  # g h 3h
         # each step's dgh lands in its slice of d_gh, and dh in dh_all; the views are made before the loop

@@ -142,7 +142,9 @@ class GRU(nn.Module):
         # time), rather than the 40 x 12 hidden states of every example in the readout's order.
         W = rearrange(self.readout.weight, "k (t d h) -> d k t h", d=2, h=self.hidden)
         W = rearrange(torch.stack([W[0], W[1].flip(1)]), "d k t h -> k (t d h)")
-        return torch.addmm(self.readout.bias, rearrange(hs, "t d h b -> (t d h) b").T, W.T)  # no copy of hs
+        # logits^T = W hs: k b. MKL multiplies a transposed b x 480 operand several times slower (the
+        # vectorised 6-run readout, forward and backward: 3.3 -> 1.4 ms), so the product is taken this way round.
+        return torch.addmm(self.readout.bias[:, None], W, rearrange(hs, "t d h b -> (t d h) b")).T
 
     def readable_forward(self, x: torch.Tensor) -> torch.Tensor:  # x: b t → b k
         W_ih, W_hh, b_ih, b_hh = self.direction_weights()

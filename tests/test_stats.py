@@ -71,6 +71,15 @@ def test_welch_p_matches_formula():
     assert welch_p(m1, s1, n1, m2, s2, n2) == pytest.approx(expected, rel=1e-10)
 
 
+@pytest.mark.parametrize("args", [(93.0, 1.0, 5, 94.0, 2.0, 3), (68.2, 0.4, 3, 68.0, 0.0, 5), (55.0, 3.0, 2, 70.0, 0.5, 10),
+                                  (94.0, 0.0, 3, 93.1, 1.2, 10), (1.0, 1e-3, 30, 1.0, 1e-3, 30)])
+def test_welch_p_is_scipys_welch_test(args):
+    from scipy.stats import ttest_ind_from_stats
+
+    expected = ttest_ind_from_stats(*args, equal_var=False).pvalue
+    assert welch_p(*args) == pytest.approx(expected, rel=1e-9, abs=1e-300)
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -35,9 +35,9 @@ def judge_paper(paper_dir: Path, repro_dir: Path, stage: str = "reproduction", a
     deviations = read_deviations(paper_dir / "deviations.yaml", claims_file.claims)
     runs, skipped = load_runs(repro_dir / "runs", repro_dir / EVIDENCE)
     warnings: list[str] = []
-    recipes = Recipes(paper_dir, warnings)
-    comparison = compare(claims_file.claims, runs, stage, claims_file=shown_path(claims_path), recipes=recipes,
-                         paper_allow=claims_file.allow, deviations=deviations, allow_dirty=allow_dirty)
+    with Recipes(paper_dir, warnings) as recipes:
+        comparison = compare(claims_file.claims, runs, stage, claims_file=shown_path(claims_path), recipes=recipes,
+                             paper_allow=claims_file.allow, deviations=deviations, allow_dirty=allow_dirty)
     return Judged(claims_file.claims, deviations, runs, skipped, comparison, warnings)
 
 

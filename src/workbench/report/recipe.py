@@ -14,13 +14,14 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import ConfigError
 from workbench.files import shown_path
-from workbench.run.config import compose_config, job_choices, resolve_user_config
+from workbench.run.config import Composer, composer, job_choices, resolve_user_config
 from workbench.run.provenance import redact_config
 from workbench.run.record import RunRecord
 
@@ -42,16 +43,27 @@ class Difference:
 
 
 class Recipes:
-    """The composed recipe of each (stage, select) a paper's claims name, composed once each."""
+    """The composed recipe of each (stage, select) a paper's claims name, composed once each, all in
+    one Hydra initialisation (opened at the first, closed when the `with` block ends; about 0.15 s
+    saved per recipe)."""
 
     def __init__(self, paper_dir: Path, warnings: list[str]) -> None:
         self.conf_dir = Path(paper_dir) / "conf"
         self.enabled = (self.conf_dir / "config.yaml").is_file()
         self.warnings = warnings
         self._cache: dict[tuple[str, ...], dict[str, Any] | str] = {}
+        self._hydra = ExitStack()
+        self._compose: Composer | None = None
         if not self.enabled:
             warnings.append(f"{shown_path(self.conf_dir / 'config.yaml')}: not found, so no run is checked against "
                             f"the paper's recipe; every run that a claim selects counts")
+
+    def __enter__(self) -> Recipes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._hydra.close()
+        self._compose = None
 
     def differences(self, run: RunRecord, stage: str, select: Mapping[str, Any], allow: Iterable[str]) -> list[Difference]:
         """Where the run's config leaves the recipe outside the allow-list; [] when it is on the recipe."""
@@ -70,7 +82,9 @@ class Recipes:
         """The composed config with its choices, as config.yaml holds it; a composing error as its message."""
         if overrides not in self._cache:
             try:
-                cfg = compose_config(self.conf_dir, list(overrides))
+                if self._compose is None:
+                    self._compose = self._hydra.enter_context(composer(self.conf_dir))
+                cfg = self._compose(list(overrides))
                 self._cache[overrides] = redact_config({**resolve_user_config(cfg), "choices": job_choices(cfg.hydra)})
             except ConfigError as exc:
                 self._cache[overrides] = str(exc)

@@ -1,6 +1,8 @@
 """Seed statistics: mean, std and t interval over seeds, and Welch's test against the paper.
 
 The verdict rule itself is report/verdict.py. Everything here is a pure function of its inputs.
+The t distribution comes from scipy.special (stdtr, stdtrit), whose import takes a third of
+scipy.stats' (about 0.3 s against 0.9 s on the CI machine: a report pays it on every call).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy import stats as sps
+from scipy import special
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ def summarize(values: Sequence[float]) -> SeedStats:
     if n == 1:
         return SeedStats(mean, 0.0, 1, (-math.inf, math.inf))
     std = float(statistics.stdev(xs))
-    half = float(sps.t.ppf(0.975, n - 1)) * std / math.sqrt(n)
+    half = float(special.stdtrit(n - 1, 0.975)) * std / math.sqrt(n)
     return SeedStats(mean, std, n, (mean - half, mean + half))
 
 
@@ -57,6 +59,9 @@ def welch_p(
         return None
     if std == 0 and paper_std == 0:  # no spread on either side: scipy answers 0 or nan, neither means much
         return None
-    result = sps.ttest_ind_from_stats(mean, std, n, paper_mean, paper_std, paper_n, equal_var=False)
-    p = float(result.pvalue)
+    # Welch's t statistic and the Welch-Satterthwaite degrees of freedom (scipy's ttest_ind_from_stats, equal_var=False)
+    v1, v2 = std**2 / n, paper_std**2 / paper_n
+    t = (mean - paper_mean) / math.sqrt(v1 + v2)
+    df = (v1 + v2) ** 2 / (v1**2 / (n - 1) + v2**2 / (paper_n - 1))
+    p = float(2 * special.stdtr(df, -abs(t)))
     return p if math.isfinite(p) else None

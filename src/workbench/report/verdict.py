@@ -21,7 +21,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy import stats as sps
+from scipy import special
 
 VERDICTS = ("reproduced", "not reproduced", "inconclusive", "not comparable", "missing")
 MAX_SEEDS_ASKED = 1000
@@ -91,7 +91,7 @@ class Estimate:
 @functools.lru_cache(maxsize=4096)
 def quantile(q: float, df: float | None) -> float:
     """Student t quantile with df degrees of freedom; the normal one when df is None."""
-    return float(sps.norm.ppf(q)) if df is None else float(sps.t.ppf(q, df))
+    return float(special.ndtri(q)) if df is None else float(special.stdtrit(df, q))
 
 
 def decide(region: Region, est: Estimate) -> str:

@@ -13,9 +13,10 @@ import sys
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASS|CREDENTIAL|AUTH|PRIVATE|SESSION|COOKIE", re.IGNORECASE)
 # Environment variables that change numbers or placement; anything secret-looking is dropped.
@@ -103,6 +104,8 @@ def package_versions() -> dict[str, str | None]:
 
 
 def device_description(device: torch.device) -> str:
+    import torch  # here, not at the top: the report and the CLI redact configs without paying torch's import
+
     if device.type == "cuda":
         return f"cuda:{torch.cuda.get_device_name(device)}"
     return f"cpu:{platform.processor() or platform.machine()} x{os.cpu_count()} (torch threads {torch.get_num_threads()})"

@@ -3,7 +3,9 @@
 The runs are written in the real run-folder format (config.yaml with choices, overrides.yaml,
 summary.json, metrics.jsonl logged every 50 steps and evaluated every 250 as the trainer does,
 provenance.json, analysis.json with a 10-class confusion matrix): 5 models × 2 data variants ×
-10 seeds, one claim per configuration. Target: < 1.5 s. Usage: python benchmarks/report_speed.py
+10 seeds, one claim per configuration. Target: < 1.5 s. It also prints what `workbench report`
+pays before it reads a run: importing the report in a fresh process (best of 3), and whether that
+pulls in torch or scipy.stats (it should not). Usage: python benchmarks/report_speed.py
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -104,6 +107,23 @@ def main() -> None:
           f"{'OK' if seconds < TARGET_S else 'SLOW'}")
     print(f"wall time counts other processes on a busy machine; the figures are drawn in {usable_cores()} worker "
           f"process(es), one per core")
+    print(report_import())
+
+
+IMPORT_PROBE = ("import sys, time; t = time.perf_counter(); import workbench.report.write; "
+                "print(time.perf_counter() - t, 'torch' in sys.modules, 'scipy.stats' in sys.modules)")
+
+
+def report_import() -> str:
+    """The report's import in a fresh process, as `workbench report` pays it: best of 3."""
+    runs = []
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", IMPORT_PROBE], capture_output=True, text=True, check=True,
+                             env={**os.environ, "PYTHONPATH": str(ROOT / "src")}).stdout.split()
+        runs.append((float(out[0]), out[1], out[2]))
+    seconds, torch_loaded, stats_loaded = min(runs)
+    return f"importing the report: {seconds:.2f} s (best of 3, fresh process); torch imported: {torch_loaded}, " \
+           f"scipy.stats imported: {stats_loaded}"
 
 
 def children_cpu() -> float:

@@ -160,6 +160,15 @@ def test_help_does_not_import_torch():
     assert out.stdout.strip() == "False"
 
 
+def test_the_report_does_not_import_torch_or_scipy_stats():
+    """`workbench report` reads files: torch (2 s to import) and scipy.stats (0.9 s) stay out of it."""
+    import subprocess
+
+    code = "import sys, workbench.report.write; print('torch' in sys.modules, 'scipy.stats' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"
+
+
 def test_no_message_or_doc_points_outside_the_repository():
     for path in [*SRC.rglob("*.py"), *SRC.rglob("*.md"), *(REPO / "docs").rglob("*.md"), REPO / "README.md"]:
         text = path.read_text(encoding="utf-8")

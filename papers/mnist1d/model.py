@@ -143,7 +143,7 @@ class GRU(nn.Module):
         W = rearrange(self.readout.weight, "k (t d h) -> d k t h", d=2, h=self.hidden)
         W = rearrange(torch.stack([W[0], W[1].flip(1)]), "d k t h -> k (t d h)")
         # logits^T = W hs: k b. MKL multiplies a transposed b x 480 operand several times slower (the
-        # vectorised 6-run readout, forward and backward: 3.3 -> 1.4 ms), so the product is taken this way round.
+        # 5-seed vectorised step 14.7 -> 12.9 ms, benchmarks/seeds.py), so the product is taken this way round.
         return torch.addmm(self.readout.bias[:, None], W, rearrange(hs, "t d h b -> (t d h) b")).T
 
     def readable_forward(self, x: torch.Tensor) -> torch.Tensor:  # x: b t → b k

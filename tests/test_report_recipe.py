@@ -96,6 +96,19 @@ def test_one_full_recipe_run_far_from_the_claim_is_not_reproduced(project):
     assert "| **not reproduced (worse)** (1 run) |" in md
 
 
+def test_a_recipe_that_cannot_be_composed_does_not_break_the_next_one():
+    """An unknown key's did-you-mean composes on its own, which ends the shared Hydra initialisation."""
+    from workbench.report.recipe import Recipes
+
+    warnings: list[str] = []
+    with Recipes(REPO / "papers" / "mnist1d", warnings) as recipes:
+        broken = recipes.recipe(("stage=reproduction", "optim.lrr=0.1"))
+        fine = recipes.recipe(("stage=reproduction", "model=mlp"))
+    assert isinstance(broken, str) and "optim.lrr" in broken
+    assert isinstance(fine, dict) and fine["choices"]["model"] == "mlp"
+    assert len(warnings) == 1 and "optim.lrr" in warnings[0]
+
+
 def test_a_paper_without_conf_skips_the_recipe_check_with_one_warning(tmp_path):
     paper_dir = write_paper(tmp_path)
     repro = tmp_path / "reproductions" / "mnist1d"

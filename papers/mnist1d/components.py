@@ -34,7 +34,7 @@ def conv1d_as_matmul(h: torch.Tensor, W: torch.Tensor, bias: torch.Tensor, s: in
     """
     k = W.shape[-1]
     h_pad = F.pad(h, (0, 0, p, p))
-    t_out = (h_pad.shape[1] - k) // s + 1
+    t_out = conv1d_output_length(h.shape[1], k, s, p)
     # the patches as k strided slices side by side, b t_out (k c): their backward is k slice copies,
     # where Tensor.unfold's runs a generic kernel (the 6-run CNN step 10.7 -> 8.9 ms, fwd + bwd)
     patches = torch.cat([h_pad[:, j: j + s * (t_out - 1) + 1: s] for j in range(k)], dim=-1)

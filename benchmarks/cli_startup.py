@@ -6,6 +6,10 @@ Prints the median and best wall time of each command (a fresh process each time,
 it), the import time of workbench.cli, and its ten slowest imports (`python -X importtime`).
 The goal (issue 17): `workbench --help` under 0.25 s on a quiet machine; the best time is the one
 to compare, the median shows how loaded the machine was.
+
+It also prints how long a process that trained (imported torch, took an Adam step) takes to end
+after its last line, as Python shuts down on its own and after workbench.__main__.exit_quickly,
+which every `workbench` command calls last (interleaved, a fresh process each time).
 """
 
 from __future__ import annotations
@@ -41,6 +45,17 @@ def slowest_imports(module: str, n: int = 10) -> list[tuple[int, str]]:
     return sorted(rows, reverse=True)[:n]
 
 
+TRAINED = ("import time, torch; model = torch.nn.Linear(3, 3); optimizer = torch.optim.Adam(model.parameters()); "
+           "model(torch.randn(2, 3)).sum().backward(); optimizer.step(); print(time.time(), flush=True)")
+
+
+def exit_seconds(quickly: bool) -> float:
+    """Seconds from a trained process's last line to its end."""
+    code = TRAINED + ("; from workbench.__main__ import exit_quickly; exit_quickly()" if quickly else "")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return time.time() - float(done.stdout.split()[-1])
+
+
 def heavy_modules_loaded() -> list[str]:
     code = f"import sys, workbench.cli; print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
@@ -61,6 +76,12 @@ def main() -> None:
     for args in COMMANDS:
         times = wall_times(args, repeat)
         print(f"{'workbench ' + ' '.join(args):28} {statistics.median(times):9.3f} {min(times):8.3f}")
+    exits: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(repeat):
+        for quickly in exits:
+            exits[quickly].append(exit_seconds(quickly))
+    for quickly, label in ((False, "Python's own shutdown"), (True, "after exit_quickly")):
+        print(f"{'exit, ' + label:28} {statistics.median(exits[quickly]):9.3f} {min(exits[quickly]):8.3f}")
     print(f"\nheavy modules loaded by `import workbench.cli`: {', '.join(heavy_modules_loaded()) or 'none'}")
     print("slowest imports of workbench.cli (cumulative ms):")
     for micros, name in slowest_imports("workbench.cli"):

@@ -12,6 +12,7 @@ from torch import nn
 
 from workbench.errors import ConfigError, UserError
 from workbench.run.seeding import seed_everything
+from workbench.run.experiment import make_optimizer
 from workbench.run.trainer import TrainerConfig, quick_fit
 from workbench.run.checkpoints import load_checkpoint
 
@@ -198,3 +199,47 @@ def test_best_is_a_minimum_for_losses_errors_and_distances():
         assert lower_is_better(metric), metric
     for metric in ("test/acc", "test/f1", "train/bleu"):
         assert not lower_is_better(metric), metric
+
+
+# ---------------------------------------------------------------- make_optimizer's kernel
+
+
+def _fused_cpu_adam_available() -> bool:
+    try:
+        torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], fused=True)
+    except RuntimeError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _fused_cpu_adam_available(), reason="this torch fuses Adam on GPUs only (before 2.4)")
+@pytest.mark.parametrize("name", ["adam", "adamw", "sgd"])
+def test_make_optimizer_takes_the_fused_kernel_and_keeps_every_weight_of_a_generator(name):
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+    optimizer = make_optimizer(model.parameters(), {"name": name, "lr": 0.1})
+    assert optimizer.param_groups[0]["fused"] is True
+    assert [id(p) for p in optimizer.param_groups[0]["params"]] == [id(p) for p in model.parameters()]
+
+
+@pytest.mark.skipif(not _fused_cpu_adam_available(), reason="this torch fuses Adam on GPUs only (before 2.4)")
+def test_a_fused_adam_step_is_the_loop_step_to_a_few_ulps_and_a_chosen_kernel_is_kept():
+    torch.manual_seed(0)
+    weights = [torch.nn.Parameter(torch.randn(5, 3)), torch.nn.Parameter(torch.randn(3))]
+    copies = [torch.nn.Parameter(w.detach().clone()) for w in weights]
+    before = [w.detach().clone() for w in weights]
+    fused = make_optimizer(weights, {"name": "adam", "lr": 0.01})
+    loop = make_optimizer(copies, {"name": "adam", "lr": 0.01, "foreach": False})
+    assert not loop.param_groups[0]["fused"] and loop.param_groups[0]["foreach"] is False
+    for _ in range(20):
+        for params, optimizer in ((weights, fused), (copies, loop)):
+            optimizer.zero_grad()
+            sum((p.sin() ** 2).sum() for p in params).backward()
+            optimizer.step()
+    for ours, ref, start in zip(weights, copies, before):
+        torch.testing.assert_close(ours, ref, rtol=0, atol=1e-6)
+        assert (ours - start).abs().max() > 0.01  # 20 steps of lr 0.01 moved them
+
+
+def test_make_optimizer_still_names_a_bad_option():
+    with pytest.raises(ConfigError, match="optim.betas"):
+        make_optimizer(torch.nn.Linear(2, 2).parameters(), {"name": "adam", "lr": 0.1, "betas": [2.0, 0.9]})

@@ -74,10 +74,19 @@ class Experiment(Protocol):
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
               "lbfgs": torch.optim.LBFGS}  # the trainer calls LBFGS with a closure
+# torch's single fused kernel over all weights; its default on CPU is a Python loop over each weight,
+# half of a small model's training step (MNIST-1D's MLP: Adam 572 -> 184 us of a ~1.1 ms step)
+FUSED = (torch.optim.Adam, torch.optim.AdamW, torch.optim.SGD)
+KERNEL_OPTIONS = ("foreach", "fused", "differentiable", "capturable")
 
 
 def make_optimizer(params: Iterable[nn.Parameter], optim_cfg: Any) -> torch.optim.Optimizer:
-    """An optimizer from an `optim:` config block: name, lr, weight_decay, and extras (betas, momentum)."""
+    """An optimizer from an `optim:` config block: name, lr, weight_decay, and extras (betas, momentum).
+
+    Adam, AdamW and SGD step with torch's fused kernel (`fused=True`) unless the block chooses a
+    kernel itself (optim.foreach, optim.fused): the same update in one call instead of a loop over
+    the weights, rounding a few ulps differently. Where torch cannot fuse (before 2.4 on CPU, a
+    device or dtype it does not support) it keeps its default."""
     if not isinstance(optim_cfg, Mapping):
         raise ConfigError(f"optim={optim_cfg} must be a mapping (name, lr, ...), e.g. optim.lr=1e-3")
     options = dict(optim_cfg)
@@ -92,6 +101,12 @@ def make_optimizer(params: Iterable[nn.Parameter], optim_cfg: Any) -> torch.opti
         raise ConfigError(f"optim.weight_decay={decay} must be a number >= 0")
     if isinstance(options.get("betas"), (list, tuple)):
         options["betas"] = tuple(options["betas"])
+    params = list(params)  # a generator would be spent by a first try
+    if OPTIMIZERS[name] in FUSED and not any(key in options for key in KERNEL_OPTIONS):
+        try:
+            return OPTIMIZERS[name](params, **options, fused=True)
+        except (RuntimeError, TypeError, ValueError):
+            pass  # cannot fuse here, or an option is wrong: the plain call below keeps torch's default or says which
     try:
         return OPTIMIZERS[name](params, **options)
     except (TypeError, ValueError, LookupError) as exc:  # torch checks the rest (betas, momentum, eps, unknown keys)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import platform
@@ -94,6 +95,12 @@ def git_state(root: Path) -> dict[str, Any]:
 
 
 def package_versions() -> dict[str, str | None]:
+    return dict(installed_versions())
+
+
+@functools.cache
+def installed_versions() -> dict[str, str | None]:
+    """Read once a process (a few ms a package): the versions a process imported cannot change while it runs."""
     versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
@@ -111,10 +118,12 @@ def device_description(device: torch.device) -> str:
     return f"cpu:{platform.processor() or platform.machine()} x{os.cpu_count()} (torch threads {torch.get_num_threads()})"
 
 
-def collect(root: Path, device: torch.device, seed: int, data_hash: str | None, argv: list[str] | None = None) -> dict[str, Any]:
+def collect(root: Path, device: torch.device, seed: int, data_hash: str | None, argv: list[str] | None = None,
+            git: dict[str, Any] | None = None) -> dict[str, Any]:
+    """provenance.json's content; `git` is git_state(root) when runs that start together share one reading."""
     return {
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "git": git_state(root),
+        "git": git if git is not None else git_state(root),
         "python": platform.python_version(),
         "packages": package_versions(),
         "platform": platform.platform(),

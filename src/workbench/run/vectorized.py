@@ -231,10 +231,11 @@ def run_vectorized(root: Path, paper: Any, runs: list[SeedRun], cfg: TrainerConf
     """Open N ordinary run folders, train the N runs together, close each with its own summary."""
     device = resolve_device(cfg.device)
     seeds = [r.seed for r in runs]
+    git = provenance.git_state(root)  # the runs start together: one reading of the tree (three git calls) for all
     for run in runs:
         run.run_dir = open_run_dir(run.config, run.config["choices"].get("stage", "run"), run.overrides)
         prov = provenance.collect(root, device, run.seed, getattr(run.experiment, "data_fingerprint", None),
-                                  argv=command)
+                                  argv=command, git=git)
         prov["vectorized_with_seeds"] = seeds
         prov["vectorized_with"] = [" ".join(r.overrides) for r in runs]
         record.write_provenance(run.run_dir, prov)

@@ -169,6 +169,16 @@ def test_the_report_does_not_import_torch_or_scipy_stats():
     assert out.stdout.strip() == "False False"
 
 
+def test_planning_a_sweep_does_not_import_torch():
+    """Under hydra/launcher=joblib the sweep's own process only plans and hands out jobs: torch (2.4 s)
+    loads where a job trains, so the workers start that much sooner."""
+    import subprocess
+
+    code = "import sys, workbench.run.launch, workbench.run.sweep; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_no_message_or_doc_points_outside_the_repository():
     for path in [*SRC.rglob("*.py"), *SRC.rglob("*.md"), *(REPO / "docs").rglob("*.md"), REPO / "README.md"]:
         text = path.read_text(encoding="utf-8")

@@ -19,7 +19,7 @@ import yaml
 from workbench.errors import ConfigError
 from workbench.run import record
 from workbench.run.config import compose_config, job_choices, resolve_user_config, split_run_args
-from workbench.run.runner import RunOutcome
+from workbench.run.record import RunOutcome
 from workbench.run.sweep import job_objective, plan_run
 
 from conftest import REPO, run_dirs, summary, workbench

@@ -20,7 +20,7 @@ from workbench.project import find_paper, list_papers, project_root
 from workbench.run.overrides_help import complete_paper, complete_run_override, config_groups_table
 
 if TYPE_CHECKING:
-    from workbench.run.runner import RunOutcome
+    from workbench.run.record import RunOutcome
 
 # Only typer, rich and workbench's small modules load at start (benchmarks/cli_startup.py);
 # Hydra, torch, matplotlib and wandb load inside the commands that need them (run/config and

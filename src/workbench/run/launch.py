@@ -27,13 +27,16 @@ from workbench.console import stderr
 from workbench.errors import ConfigError, UserError
 from workbench.extras import is_optional, missing_extra_message
 from workbench.project import Paper
-from workbench.run import record, vectorized
+from workbench.run import record
 from workbench.run.config import RunArgs, job_choices, register_sweeper, resolve_user_config, searchpath_override
-from workbench.run.distributed import relaunch
 from workbench.run.provenance import redact_arg
-from workbench.run.runner import RunOutcome, start_run
+from workbench.run.record import RunOutcome
 from workbench.run.sweep import SweepPlan, first_value, job_objective, parse, plan_run
-from workbench.run.trainer import TrainerConfig
+
+# The modules that train (runner, trainer, vectorized, distributed) import torch, and are imported
+# where a job runs, not here: under a process launcher (hydra/launcher=joblib) the sweep's own
+# process only plans and hands out jobs, and torch's import there (about 2.4 s) would hold back
+# every worker's start.
 
 
 def launch(root: Path, paper: Paper, flags: list[str], overrides: list[str], plan: SweepPlan) -> list[RunOutcome]:
@@ -140,6 +143,8 @@ class JobTask:
 
     def under_torchrun(self, devices: int, job_overrides: list[str], seeds: int) -> list[RunOutcome]:
         """trainer.devices=N: this job again as N torchrun processes (here, or on a SLURM node)."""
+        from workbench.run.distributed import relaunch
+
         runs_dir = self.paper.repro_dir(self.root) / "runs"
         before = set(record.run_folders(runs_dir))
         relaunch(devices, ["run", self.paper.name, *job_overrides])
@@ -171,6 +176,9 @@ class Member:
 
 def start_seed_runs(root: Path, paper: Paper, members: list[Member], command: list[str] | None = None) -> list[RunOutcome]:
     """The job's runs: one per seed in seed, seed+1, ..., seed+seeds-1, of each member (usually one)."""
+    from workbench.run import vectorized
+    from workbench.run.runner import start_run
+    from workbench.run.trainer import TrainerConfig
     from workbench.tracking.wandb import check_mode
 
     config = members[0].config

@@ -40,6 +40,19 @@ import yaml
 from workbench.errors import UserError
 from workbench.files import atomic_write_bytes, atomic_write_json, atomic_write_text, atomic_write_yaml, json_safe, shown_path
 
+
+@dataclass
+class RunOutcome:
+    """What became of one run: its status, its folder (None when it never started) and its summary."""
+
+    status: str
+    run_dir: Path | None
+    summary: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "completed"
+
 CONFIG = "config.yaml"
 OVERRIDES = "overrides.yaml"
 PROVENANCE = "provenance.json"

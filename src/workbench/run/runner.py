@@ -21,24 +21,13 @@ from omegaconf import OmegaConf
 from torch import nn
 
 from workbench.run import checkpoints, distributed, provenance, record
-from workbench.run.record import now_iso
+from workbench.run.record import RunOutcome, now_iso
 from workbench.errors import ConfigError, UserError
 from workbench.files import is_disk_full, shown_path
 from workbench.tracking.logger import RunLogger
 from workbench.project import Paper, find_paper, load_paper_module
 from workbench.run.seeding import seed_everything
 from workbench.run.trainer import Trainer, TrainerConfig, resolve_device
-
-
-@dataclass
-class RunOutcome:
-    status: str
-    run_dir: Path | None
-    summary: dict[str, Any]
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "completed"
 
 
 def require_seed(value: Any) -> int:

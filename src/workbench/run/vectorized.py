@@ -44,7 +44,8 @@ from torch.func import functional_call, stack_module_state, vmap
 from workbench.errors import UserError
 from workbench.run import provenance, record
 from workbench.run.experiment import count_parameters
-from workbench.run.runner import RunOutcome, build_experiment, fail_run, finish_run, open_logger, open_run_dir
+from workbench.run.record import RunOutcome
+from workbench.run.runner import build_experiment, fail_run, finish_run, open_logger, open_run_dir
 from workbench.run.seeding import rng_state, seed_everything, set_rng_state
 from workbench.run.trainer import (FitResult, StopRequest, Trainer, TrainerConfig, TrainState, configure_torch,
                                    divergence_message, interrupted_message, move_to, resolve_device)

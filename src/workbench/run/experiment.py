@@ -74,9 +74,10 @@ class Experiment(Protocol):
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
               "lbfgs": torch.optim.LBFGS}  # the trainer calls LBFGS with a closure
-# torch's single fused kernel over all weights; its default on CPU is a Python loop over each weight,
-# half of a small model's training step (MNIST-1D's MLP: Adam 572 -> 184 us of a ~1.1 ms step)
-FUSED = (torch.optim.Adam, torch.optim.AdamW, torch.optim.SGD)
+# Optimizers with torch's single fused kernel over all weights, which make_optimizer and the vectorised
+# trainer's stacked optimizer take: torch's CPU default is a Python loop over each weight, half of a
+# small model's training step (MNIST-1D's MLP: Adam 572 -> 184 us of a ~1.1 ms step)
+FUSED_OPTIMIZERS = (torch.optim.Adam, torch.optim.AdamW, torch.optim.SGD, torch.optim.Adagrad)
 KERNEL_OPTIONS = ("foreach", "fused", "differentiable", "capturable")
 
 
@@ -102,7 +103,7 @@ def make_optimizer(params: Iterable[nn.Parameter], optim_cfg: Any) -> torch.opti
     if isinstance(options.get("betas"), (list, tuple)):
         options["betas"] = tuple(options["betas"])
     params = list(params)  # a generator would be spent by a first try
-    if OPTIMIZERS[name] in FUSED and not any(key in options for key in KERNEL_OPTIONS):
+    if OPTIMIZERS[name] in FUSED_OPTIMIZERS and not any(key in options for key in KERNEL_OPTIONS):
         try:
             return OPTIMIZERS[name](params, **options, fused=True)
         except (RuntimeError, TypeError, ValueError):

@@ -40,19 +40,6 @@ import yaml
 from workbench.errors import UserError
 from workbench.files import atomic_write_bytes, atomic_write_json, atomic_write_text, atomic_write_yaml, json_safe, shown_path
 
-
-@dataclass
-class RunOutcome:
-    """What became of one run: its status, its folder (None when it never started) and its summary."""
-
-    status: str
-    run_dir: Path | None
-    summary: dict[str, Any]
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "completed"
-
 CONFIG = "config.yaml"
 OVERRIDES = "overrides.yaml"
 PROVENANCE = "provenance.json"
@@ -67,6 +54,19 @@ FINISHED = ("completed", "failed", "diverged", "interrupted")
 EVIDENCE = "evidence"
 EVIDENCE_FILES = (CONFIG, OVERRIDES, PROVENANCE, SUMMARY, ANALYSIS)  # and metrics.jsonl(.gz); never checkpoints
 GZIP_METRICS_OVER = 1_000_000  # bytes: a larger metrics.jsonl is committed gzipped
+
+
+@dataclass
+class RunOutcome:
+    """What became of one run: its status, its folder (None when it never started) and its summary."""
+
+    status: str
+    run_dir: Path | None
+    summary: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "completed"
 
 
 def now_iso() -> str:

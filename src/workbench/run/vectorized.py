@@ -43,7 +43,7 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from workbench.errors import UserError
 from workbench.run import provenance, record
-from workbench.run.experiment import count_parameters
+from workbench.run.experiment import FUSED_OPTIMIZERS, count_parameters
 from workbench.run.record import RunOutcome
 from workbench.run.runner import build_experiment, fail_run, finish_run, open_logger, open_run_dir
 from workbench.run.seeding import rng_state, seed_everything, set_rng_state
@@ -220,7 +220,6 @@ def stacked_optimizer(experiment: Any, params: dict[str, torch.Tensor]) -> tuple
     return optimizer, scheduler
 
 
-FUSED_OPTIMIZERS = (torch.optim.Adam, torch.optim.AdamW, torch.optim.SGD, torch.optim.Adagrad)
 KERNEL_CHOICES = ("params", "fused", "foreach")  # the stacked optimizer's own, not the seed's
 
 

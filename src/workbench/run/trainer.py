@@ -144,6 +144,10 @@ def configure_torch(cfg: TrainerConfig) -> None:
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     torch.use_deterministic_algorithms(cfg.deterministic, warn_only=True)
+    # Deterministic mode also fills every new tensor with NaN, a check for code that reads memory
+    # before writing it; correct code gives the same numbers without it, and the filling was 12%
+    # of MNIST-1D's vectorised GRU step (13.5 -> 11.8 ms: its recurrence allocates its buffers once a step).
+    torch.utils.deterministic.fill_uninitialized_memory = False
     keep_freed_memory()
 
 

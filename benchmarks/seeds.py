@@ -99,11 +99,10 @@ def inner(model: str, steps: int, n: int) -> None:
     from papers.mnist1d.experiment import build
     from torch.func import stack_module_state
     from workbench.run.seeding import seed_everything
-    from workbench.run.trainer import TrainerConfig, keep_freed_memory
+    from workbench.run.trainer import TrainerConfig, configure_torch
     from workbench.run.vectorized import SeedStep, stack_batches, stacked_optimizer
 
-    torch.set_num_threads(1)
-    keep_freed_memory()  # as the trainer does
+    configure_torch(TrainerConfig(threads=1))  # one thread, determinism and memory settings as the trainer
     cfg = OmegaConf.load(Path("papers/mnist1d/conf/config.yaml"))
     cfg.model = OmegaConf.load(Path(f"papers/mnist1d/conf/model/{model}.yaml"))
     cfg.data = OmegaConf.load(Path("papers/mnist1d/conf/data/standard.yaml"))

@@ -39,7 +39,7 @@ def chromium() -> str:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         if path := shutil.which(name):
             return path
-    pytest.skip("no chromium on PATH: `make setup` installs it (apt-get install chromium); report.html not rendered")
+    pytest.skip("no chromium on PATH: `make browser` (run by `make test`) installs it (apt-get install chromium); report.html not rendered")
 
 
 def browse(tmp_path: Path, page: Path, *args: str) -> subprocess.CompletedProcess:

@@ -184,9 +184,13 @@ def test_dirty_tree_runs_count_only_with_allow_dirty_and_the_headline_says_so(tm
     (cnn,) = data["claims"]
     assert cnn["verdict"] == "missing" and {e["status"] for e in cnn["excluded"]} == {"dirty tree"}
     assert data["commit"] is None
+    (warning,) = [w for w in data["warnings"] if "uncommitted changes" in w]
+    assert warning.startswith("3 run(s) on the recipe were not counted") and "20261123-110002-aaaaa2" in warning
+    assert "--allow-dirty" in warning and warning in (repro / "REPORT.md").read_text()
     validate_comparison(data)
     data = write_report(paper_dir, repro, allow_dirty=True, force=True)
     assert data["claims"][0]["ours"]["n"] == 3 and data["commit"] == {"sha": "abc1234", "dirty": True}
+    assert not [w for w in data["warnings"] if "not counted" in w]
     headline = (repro / "REPORT.md").read_text().split("## Claims")[0]
     assert "**with uncommitted changes** (counted because of --allow-dirty)" in headline
 

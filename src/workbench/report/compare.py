@@ -347,6 +347,17 @@ def runs_of(results: Iterable[ClaimResult]) -> list[RunRecord]:
     return [unique[k] for k in sorted(unique)]
 
 
+def dirty_runs_warning(comparison: Comparison) -> str | None:
+    """One line when on-recipe runs were left out for uncommitted changes: the report silently
+    resting on older runs (a paper's committed evidence, say) would look like the new runs' result."""
+    dirty = {run_name(e.run.path) for result in comparison.results for e in result.excluded if e.status == "dirty tree"}
+    if not dirty:
+        return None
+    newest = max(dirty)
+    return (f"{len(dirty)} run(s) on the recipe were not counted because they ran with uncommitted changes "
+            f"(newest: {newest}): commit the changes and run them again, or pass --allow-dirty to count them")
+
+
 def listed_runs(comparison: Comparison) -> list[RunRecord]:
     """Every run the report names: averaged, excluded or off the recipe, by name."""
     unique = {}

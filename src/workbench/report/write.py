@@ -19,7 +19,7 @@ from workbench.errors import UserError
 from workbench.files import atomic_write_bytes, shown_path
 from workbench.project import read_paper_yaml
 from workbench.report import analysis, figures
-from workbench.report.compare import Comparison, is_beyond_paper, listed_runs
+from workbench.report.compare import Comparison, dirty_runs_warning, is_beyond_paper, listed_runs
 from workbench.report.comparison import answered_on_disk, comparison_dict, dump_json
 from workbench.report.context import Figures, ReportContext
 from workbench.report.drawing import Drawings
@@ -53,6 +53,7 @@ def write_report(paper_dir: Path, repro_dir: Path, stage: str = "reproduction", 
                         judged.skipped, judged.comparison.commit, allow_dirty, listed)
     ctx.warnings += judged.warnings
     ctx.warnings += [r.note for r in results if r.note]
+    ctx.warnings += [w for w in [dirty_runs_warning(judged.comparison)] if w]
     ctx.warnings += [f"{shown_path(p)}: skipped: {skip_reason(p)}" for p in judged.skipped]
     if not judged.runs:
         ctx.warnings.insert(0, f"no finished runs in {shown_path(repro_dir / 'runs')} or {shown_path(repro_dir / EVIDENCE)} "

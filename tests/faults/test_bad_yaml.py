@@ -168,6 +168,15 @@ def test_a_fuzzed_config_file_is_one_line_naming_it(paper_copy, monkeypatch, con
         raise
 
 
+@pytest.mark.parametrize("content", ["'2011.14439'\n", "'12'\n", '"true"\n'])
+def test_a_config_file_holding_a_quoted_scalar_is_named(paper_copy, monkeypatch, content):
+    """OmegaConf reads such a file's string as YAML again and asserts it got a mapping (found by the fuzz test)."""
+    monkeypatch.setenv("WORKBENCH_ROOT", str(paper_copy.parents[1]))
+    write(paper_copy / "conf" / "model" / "mlp.yaml", content)
+    with pytest.raises(UserError, match=r"mlp\.yaml: a config file holds a mapping of keys, not a str; fix the file"):
+        compose_config(paper_copy / "conf", ["model=mlp"])
+
+
 # ---------------------------------------------------------------- through the real CLI
 
 
@@ -179,6 +188,8 @@ CLI_CASES = [
     ("paper.yaml", "name: [" * 3000, ("status",), "paper.yaml"),
     ("conf/model/mlp.yaml", "name: mlp\nhidden: ${nope}\n", ("run", "mnist1d", "model=mlp", "debug=fast"), "model.hidden"),
     ("conf/model/mlp.yaml", "name: mlp\nname: cnn\n", ("run", "mnist1d", "model=mlp", "debug=fast"), "mlp.yaml"),
+    # a quoted scalar: OmegaConf re-reads the string as YAML and asserts it is a mapping (found by the fuzz test above)
+    ("conf/model/mlp.yaml", "'2011.14439'\n", ("run", "mnist1d", "model=mlp", "debug=fast"), "mlp.yaml"),
     ("conf/stage/prototype.yaml", "# @package _global_\ntrainer:\n  max_steps: -1\n", ("run", "mnist1d"), "trainer.max_steps"),
     ("conf/stage/prototype.yaml", "- a list\n", ("run", "mnist1d", "trainer.max_steps=abc"), "max_steps"),
 ]

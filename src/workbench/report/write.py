@@ -53,7 +53,8 @@ def write_report(paper_dir: Path, repro_dir: Path, stage: str = "reproduction", 
                         judged.skipped, judged.comparison.commit, allow_dirty, listed)
     ctx.warnings += judged.warnings
     ctx.warnings += [r.note for r in results if r.note]
-    ctx.warnings += [w for w in [dirty_runs_warning(judged.comparison)] if w]
+    if (dirty := dirty_runs_warning(judged.comparison)) is not None:
+        ctx.warnings.append(dirty)
     ctx.warnings += [f"{shown_path(p)}: skipped: {skip_reason(p)}" for p in judged.skipped]
     if not judged.runs:
         ctx.warnings.insert(0, f"no finished runs in {shown_path(repro_dir / 'runs')} or {shown_path(repro_dir / EVIDENCE)} "

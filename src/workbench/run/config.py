@@ -252,6 +252,11 @@ def compose_errors(conf_dir: Path, overrides: list[str]) -> Iterator[None]:
     except (yaml.YAMLError, RecursionError, OSError):
         raise find_broken_yaml(conf_dir) or ConfigError(
             f"a config under {conf_dir} cannot be read; check the files you edited") from None
+    except AssertionError:  # OmegaConf's, on a file holding a quoted scalar ('12'): it re-reads the string as YAML
+        broken = find_broken_yaml(conf_dir)
+        if broken is None:
+            raise
+        raise broken from None
 
 
 def load_config(paper: str, overrides: list[str] | None = None) -> DictConfig:

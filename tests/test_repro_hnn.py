@@ -27,11 +27,17 @@ def test_hnn_spring_table1_seed0(project):
     comparison = json.loads((project / "reproductions" / "hnn" / "comparison.json").read_text())
     claims = {c["id"]: c for c in comparison["claims"]}
     print(json.dumps({cid: (c["ours"]["mean"], c["verdict"]) for cid, c in claims.items() if ".spring." in cid}, indent=1))
+    # One seed: the paper's std stands in for the spread, so a value in the band's outer part is
+    # inconclusive, and which CPU ran it moves seed 0 that far: its baseline train loss was 0.0371
+    # on an AMD EPYC (the committed evidence; seeds 0-4 there 0.0365-0.0371) and 0.0379 on an Intel
+    # Xeon (inconclusive), in a band of 0.033-0.041. So: never "not reproduced", and every loss well
+    # inside the band.
     for model in ("baseline", "hnn"):
+        for column in ("train", "test", "energy"):
+            assert claims[f"table1.spring.{model}.{column}"]["verdict"] in {"reproduced", "inconclusive"}, (model, column)
         for column in ("train", "test"):
-            assert claims[f"table1.spring.{model}.{column}"]["verdict"] == "reproduced", (model, column)
-        # one seed: the paper's std stands in for the spread; the energy sits near the band's edge
-        assert claims[f"table1.spring.{model}.energy"]["verdict"] in {"reproduced", "inconclusive"}, model
+            claim = claims[f"table1.spring.{model}.{column}"]
+            assert abs(claim["ours"]["mean"] - claim["paper"]["value"]) < 0.8 * claim["tolerance"]["width"], (model, column)
     assert claims["table1.spring.energy_ratio"]["verdict"] == "reproduced"
     ours = {cid: c["ours"]["mean"] for cid, c in claims.items() if ".spring." in cid}
     # the paper's point: the HNN conserves energy hundreds of times better at the same loss

@@ -4,7 +4,7 @@ Outputs, all in reproductions/<name>/ and all written atomically (temp file, the
 comparison.json (versioned, machine-readable), REPORT.md (for people), report.html (the same,
 one self-contained styled page with the SVG figures inlined and the details folded), figures/
 (each figure as a 200 dpi PNG and an SVG), and evidence/<stage>/<run>/:
-the files of every run the report names (run/record.py, copy_evidence), so that a fresh clone,
+the files of every run the report names (run/record.py, evidence_changes), so that a fresh clone,
 which has no runs/, regenerates the same report from them.
 The same runs and claims give byte-identical REPORT.md and comparison.json apart from
 comparison.json's generated_at: every list is sorted and no clock or host enters REPORT.md.
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import UserError
-from workbench.files import atomic_write_bytes, shown_path
+from workbench.files import atomic_write_many, shown_path
 from workbench.project import read_paper_yaml
 from workbench.report import analysis, figures
 from workbench.report.compare import Comparison, dirty_runs_warning, is_beyond_paper, listed_runs
@@ -27,7 +27,7 @@ from workbench.report.headline import claim_tables
 from workbench.report.html import render_report_html
 from workbench.report.inputs import judge_paper, runs_found
 from workbench.report.markdown import report_sections, sections_markdown
-from workbench.run.record import EVIDENCE, RunRecord, copy_evidence, evidence_folder, remove_evidence_except, run_name, skip_reason
+from workbench.run.record import EVIDENCE, RunRecord, evidence_changes, evidence_folder, remove_evidence_except, run_name, skip_reason
 
 PAPER_KEYS = ("name", "arxiv_id", "version", "title", "authors", "year", "abs_url", "pdf_url")
 
@@ -69,12 +69,10 @@ def write_report(paper_dir: Path, repro_dir: Path, stage: str = "reproduction", 
     _write_evidence(repro_dir, listed)
     figures_dir = repro_dir / "figures"
     figures_dir.mkdir(parents=True, exist_ok=True)
-    for name, data in sorted(figs.files.items()):
-        atomic_write_bytes(figures_dir / name, data)
+    atomic_write_many({figures_dir / name: data for name, data in sorted(figs.files.items())})
     _remove_stale_figures(figures_dir, set(figs.files))
-    atomic_write_bytes(repro_dir / "comparison.json", dump_json(comparison).encode())
-    atomic_write_bytes(repro_dir / "REPORT.md", markdown.encode())
-    atomic_write_bytes(repro_dir / "report.html", html.encode())
+    atomic_write_many({repro_dir / "comparison.json": dump_json(comparison).encode(),
+                       repro_dir / "REPORT.md": markdown.encode(), repro_dir / "report.html": html.encode()})
     return comparison
 
 
@@ -104,11 +102,16 @@ def _listed(comparison: Comparison, runs: list[RunRecord], stage: str) -> list[R
 
 def _write_evidence(repro_dir: Path, listed: list[RunRecord]) -> None:
     """evidence/<stage>/<run>/ for every run the report names, and none for the runs it no longer names."""
-    keep = set()
+    keep, writes, stale = set(), {}, []
     for run in listed:
         folder = evidence_folder(repro_dir, run.path)
-        copy_evidence(run.path, folder)
+        run_writes, run_stale = evidence_changes(run.path, folder)
+        writes.update(run_writes)
+        stale += run_stale
         keep.add(folder)
+    atomic_write_many(writes)
+    for path in stale:
+        path.unlink(missing_ok=True)
     remove_evidence_except(repro_dir / EVIDENCE, keep)
 
 

@@ -38,7 +38,7 @@ from typing import IO, Any
 import yaml
 
 from workbench.errors import UserError
-from workbench.files import atomic_write_bytes, atomic_write_json, atomic_write_text, atomic_write_yaml, json_safe, shown_path
+from workbench.files import atomic_write_json, atomic_write_text, atomic_write_yaml, json_safe, shown_path
 
 CONFIG = "config.yaml"
 OVERRIDES = "overrides.yaml"
@@ -460,11 +460,12 @@ def evidence_folder(repro_dir: Path, run: Path) -> Path:
     return repro_dir / EVIDENCE / run.parent.name / run.name
 
 
-def copy_evidence(run: Path, dest: Path) -> None:
-    """The files of `run` a report rests on, into `dest`, each written atomically and only when
-    changed; files `run` lacks are removed from `dest`. A run read from `dest` itself is left as is."""
+def evidence_changes(run: Path, dest: Path) -> tuple[dict[Path, bytes], list[Path]]:
+    """What copying the files of `run` a report rests on into `dest` changes: the files to write
+    (new or changed; files.atomic_write_many writes them) and the files of `dest` that `run` lacks,
+    to remove. Nothing for a run read from `dest` itself."""
     if dest.exists() and dest.resolve() == run.resolve():
-        return
+        return {}, []
     wanted = {name: (run / name).read_bytes() for name in EVIDENCE_FILES if (run / name).is_file()}
     if (run / METRICS).is_file():
         metrics = (run / METRICS).read_bytes()
@@ -474,12 +475,15 @@ def copy_evidence(run: Path, dest: Path) -> None:
             wanted[METRICS] = metrics
     elif (run / METRICS_GZ).is_file():
         wanted[METRICS_GZ] = (run / METRICS_GZ).read_bytes()
+    writes, stale = {}, []
     for name in (*EVIDENCE_FILES, METRICS, METRICS_GZ):
         target = dest / name
         if name not in wanted:
-            target.unlink(missing_ok=True)
+            if target.exists():
+                stale.append(target)
         elif not target.is_file() or target.read_bytes() != wanted[name]:
-            atomic_write_bytes(target, wanted[name])
+            writes[target] = wanted[name]
+    return writes, stale
 
 
 def remove_evidence_except(evidence_dir: Path, keep: set[Path]) -> None:

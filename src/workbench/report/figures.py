@@ -91,7 +91,7 @@ def learning_curves(ctx: ReportContext, drawings: Drawings) -> dict[str, str]:
         curves = {label: c for label, c in curves.items() if not c.is_scalar}
         if curves:
             names[metric] = f"curve_{slug(metric)}.png"
-            drawings.add(names[metric], partial(_learning_curve_figure, ctx, metric, curves))
+            drawings.add(names[metric], partial(_learning_curve_figure, ctx, metric, curves), large=True)
     return names
 
 
@@ -256,7 +256,7 @@ def paper_vs_ours(ctx: ReportContext, drawings: Drawings) -> list[Image]:
     images = []
     for (metric, unit), results in sorted(by_metric.items()):
         name = f"claims_{slug(metric)}.png"
-        drawings.add(name, partial(_paper_vs_ours_figure, metric, unit, results))
+        drawings.add(name, partial(_paper_vs_ours_figure, metric, unit, results), large=True)
         images.append(Image(axis_label(metric, unit), name))
     return images
 
@@ -357,7 +357,7 @@ def sweeps(ctx: ReportContext, drawings: Drawings) -> list[Image]:
             series = _sweep_series(key, metric, runs, overrides)
             if series:
                 name = f"sweep_{slug(key)}_{slug(metric)}.png"
-                drawings.add(name, partial(_sweep_figure, key, metric, _unit_of(ctx, metric), series))
+                drawings.add(name, partial(_sweep_figure, key, metric, _unit_of(ctx, metric), series), large=True)
                 images.append(Image(f"{metric} against {key}", name))
     return images
 

@@ -5,14 +5,22 @@ summary.json, metrics.jsonl logged every 50 steps and evaluated every 250 as the
 provenance.json, analysis.json with a 10-class confusion matrix): 5 models × 2 data variants ×
 10 seeds, one claim per configuration. Target: < 1.5 s. It also prints what `workbench report`
 pays before it reads a run: importing the report in a fresh process (best of 3), and whether that
-pulls in torch or scipy.stats (it should not). Usage: python benchmarks/report_speed.py
+pulls in torch or scipy.stats (it should not).
+
+Each report runs in a fresh process. `--code DIR [DIR ...]` times other checkouts' src/ too (an
+older commit exported with `git archive`), on the same runs, taking turns for `--repeats` rounds,
+so that "before" and "after" are measured side by side under the same load; the medians close.
+Usage: python benchmarks/report_speed.py [--repeats 1] [--code DIR ...]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,10 +30,6 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
-from workbench.report.drawing import usable_cores  # noqa: E402
-from workbench.report.write import write_report  # noqa: E402
 
 MODELS = ["logistic", "mlp", "cnn", "gru", "transformer"]
 DATAS = ["standard", "shuffled"]
@@ -81,32 +85,71 @@ def write_run(runs_dir: Path, number: int, model: str, data: str, seed: int, rng
                                                    "confusion_matrix": matrix}))
 
 
-def main() -> None:
+def write_runs(root: Path) -> tuple[Path, Path]:
+    """The synthetic paper and its 100 runs under `root`: (paper folder, reproduction folder)."""
     rng = random.Random(0)
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        paper_dir = write_paper(root)
-        repro = root / "reproductions" / "synthetic"
-        number = 0
-        for model in MODELS:
-            for data in DATAS:
-                for seed in SEEDS:
-                    write_run(repro / "runs", number, model, data, seed, rng)
-                    number += 1
-        import matplotlib.figure  # noqa: F401  (import cost is not the report's)
+    paper_dir = write_paper(root)
+    repro = root / "reproductions" / "synthetic"
+    number = 0
+    for model in MODELS:
+        for data in DATAS:
+            for seed in SEEDS:
+                write_run(repro / "runs", number, model, data, seed, rng)
+                number += 1
+    return paper_dir, repro
 
-        started, cpu_started, children_started = time.perf_counter(), time.process_time(), children_cpu()
-        comparison = write_report(paper_dir, repro)
-        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-        workers_cpu = children_cpu() - children_started
-        figures = len(list((repro / "figures").glob("*.png")))
-        rows = sum(1 for run in (repro / "runs" / "reproduction").iterdir() for _ in (run / "metrics.jsonl").open())
-    print(f"report over {number} runs × {STEPS} steps ({rows} metrics.jsonl rows, {len(comparison['claims'])} claims, "
-          f"{figures} figures): {seconds:.2f} s wall, {cpu:.2f} s CPU here + {workers_cpu:.2f} s in the figure workers "
-          f"(target < {TARGET_S:g} s wall) "
-          f"{'OK' if seconds < TARGET_S else 'SLOW'}")
-    print(f"wall time counts other processes on a busy machine; the figures are drawn in {usable_cores()} worker "
-          f"process(es), one per core")
+
+def timed_report(paper_dir: Path, repro: Path) -> dict[str, float]:
+    """One write_report, in this process, with the workbench on sys.path (--inner)."""
+    import matplotlib.figure  # noqa: F401  (import cost is not the report's)
+    from workbench.report.write import write_report
+
+    started, cpu_started, children_started = time.perf_counter(), time.process_time(), children_cpu()
+    comparison = write_report(paper_dir, repro)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    rows = sum(1 for run in (repro / "runs" / "reproduction").iterdir() for _ in (run / "metrics.jsonl").open())
+    return {"wall": seconds, "cpu": cpu, "workers_cpu": children_cpu() - children_started,
+            "claims": len(comparison["claims"]), "figures": len(list((repro / "figures").glob("*.png"))), "rows": rows}
+
+
+def report_in(code: Path, runs: Path, scratch: Path) -> dict[str, float]:
+    """timed_report in a fresh process running `code`'s src/, over a fresh copy of `runs` (so
+    that every report writes its evidence and figures from scratch)."""
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(runs, scratch)
+    paper_dir, repro = scratch / "papers" / "synthetic", scratch / "reproductions" / "synthetic"
+    done = subprocess.run([sys.executable, __file__, "--inner", str(code / "src"), str(paper_dir), str(repro)],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--inner"]:
+        sys.path.insert(0, sys.argv[2])
+        return print(json.dumps(timed_report(Path(sys.argv[3]), Path(sys.argv[4]))))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=1, help="rounds over the checkouts")
+    parser.add_argument("--code", nargs="*", type=Path, default=[], help="other checkouts to compare, side by side")
+    args = parser.parse_args()
+    codes = [ROOT, *args.code]
+    walls: dict[Path, list[float]] = {code: [] for code in codes}
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = Path(tmp) / "runs"
+        write_runs(runs)
+        for _ in range(args.repeats):
+            for code in codes:  # taking turns: every checkout under about the same load
+                t = report_in(code, runs, Path(tmp) / "report")
+                walls[code].append(t["wall"])
+                print(f"{str(code)[-24:]:24} report over {len(MODELS) * len(DATAS) * len(SEEDS)} runs "
+                      f"× {STEPS} steps ({t['rows']} metrics.jsonl rows, {t['claims']} claims, {t['figures']} figures): "
+                      f"{t['wall']:.2f} s wall, {t['cpu']:.2f} s CPU here + {t['workers_cpu']:.2f} s in the figure "
+                      f"workers ({load()})", flush=True)
+    for code, seconds in walls.items():
+        median = statistics.median(seconds)
+        print(f"{str(code)[-24:]:24} median {median:.2f} s wall over {len(seconds)} round(s) "
+              f"(target < {TARGET_S:g} s) {'OK' if median < TARGET_S else 'SLOW'}")
+    print(f"wall time counts other processes on a busy machine; the figures are drawn in one worker process per "
+          f"core ({len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} here)")
     print(report_import())
 
 
@@ -124,6 +167,10 @@ def report_import() -> str:
     seconds, torch_loaded, stats_loaded = min(runs)
     return f"importing the report: {seconds:.2f} s (best of 3, fresh process); torch imported: {torch_loaded}, " \
            f"scipy.stats imported: {stats_loaded}"
+
+
+def load() -> str:
+    return "load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def children_cpu() -> float:

@@ -9,7 +9,8 @@ pulls in torch or scipy.stats (it should not).
 
 Each report runs in a fresh process. `--code DIR [DIR ...]` times other checkouts' src/ too (an
 older commit exported with `git archive`), on the same runs, taking turns for `--repeats` rounds,
-so that "before" and "after" are measured side by side under the same load; the medians close.
+so that "before" and "after" are measured side by side under the same load; each checkout's
+median is printed last.
 Usage: python benchmarks/report_speed.py [--repeats 1] [--code DIR ...]
 """
 
@@ -36,10 +37,11 @@ DATAS = ["standard", "shuffled"]
 SEEDS = range(10)
 STEPS, LOG_EVERY, EVAL_EVERY = 6000, 50, 250
 TARGET_S = 1.5
+PAPER, REPRO = Path("papers") / "synthetic", Path("reproductions") / "synthetic"  # under the project folder
 
 
 def write_paper(root: Path) -> Path:
-    paper_dir = root / "papers" / "synthetic"
+    paper_dir = root / PAPER
     paper_dir.mkdir(parents=True)
     (paper_dir / "paper.yaml").write_text(yaml.safe_dump({
         "name": "synthetic", "arxiv_id": "0000.00000", "version": "v1", "title": "A synthetic paper",
@@ -85,23 +87,23 @@ def write_run(runs_dir: Path, number: int, model: str, data: str, seed: int, rng
                                                    "confusion_matrix": matrix}))
 
 
-def write_runs(root: Path) -> tuple[Path, Path]:
-    """The synthetic paper and its 100 runs under `root`: (paper folder, reproduction folder)."""
+def write_runs(root: Path) -> None:
+    """The synthetic paper and its 100 runs, a project under `root`."""
     rng = random.Random(0)
-    paper_dir = write_paper(root)
-    repro = root / "reproductions" / "synthetic"
+    write_paper(root)
+    repro = root / REPRO
     number = 0
     for model in MODELS:
         for data in DATAS:
             for seed in SEEDS:
                 write_run(repro / "runs", number, model, data, seed, rng)
                 number += 1
-    return paper_dir, repro
 
 
 def timed_report(paper_dir: Path, repro: Path) -> dict[str, float]:
     """One write_report, in this process, with the workbench on sys.path (--inner)."""
     import matplotlib.figure  # noqa: F401  (import cost is not the report's)
+    from workbench.report.drawing import usable_cores
     from workbench.report.write import write_report
 
     started, cpu_started, children_started = time.perf_counter(), time.process_time(), children_cpu()
@@ -109,7 +111,8 @@ def timed_report(paper_dir: Path, repro: Path) -> dict[str, float]:
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     rows = sum(1 for run in (repro / "runs" / "reproduction").iterdir() for _ in (run / "metrics.jsonl").open())
     return {"wall": seconds, "cpu": cpu, "workers_cpu": children_cpu() - children_started,
-            "claims": len(comparison["claims"]), "figures": len(list((repro / "figures").glob("*.png"))), "rows": rows}
+            "claims": len(comparison["claims"]), "figures": len(list((repro / "figures").glob("*.png"))), "rows": rows,
+            "workers": usable_cores()}
 
 
 def report_in(code: Path, runs: Path, scratch: Path) -> dict[str, float]:
@@ -117,8 +120,7 @@ def report_in(code: Path, runs: Path, scratch: Path) -> dict[str, float]:
     that every report writes its evidence and figures from scratch)."""
     shutil.rmtree(scratch, ignore_errors=True)
     shutil.copytree(runs, scratch)
-    paper_dir, repro = scratch / "papers" / "synthetic", scratch / "reproductions" / "synthetic"
-    done = subprocess.run([sys.executable, __file__, "--inner", str(code / "src"), str(paper_dir), str(repro)],
+    done = subprocess.run([sys.executable, __file__, "--inner", str(code / "src"), str(scratch / PAPER), str(scratch / REPRO)],
                           capture_output=True, text=True, check=True)
     return json.loads(done.stdout.splitlines()[-1])
 
@@ -133,6 +135,7 @@ def main() -> None:
     args = parser.parse_args()
     codes = [ROOT, *args.code]
     walls: dict[Path, list[float]] = {code: [] for code in codes}
+    workers = 0
     with tempfile.TemporaryDirectory() as tmp:
         runs = Path(tmp) / "runs"
         write_runs(runs)
@@ -140,6 +143,7 @@ def main() -> None:
             for code in codes:  # taking turns: every checkout under about the same load
                 t = report_in(code, runs, Path(tmp) / "report")
                 walls[code].append(t["wall"])
+                workers = t["workers"]
                 print(f"{str(code)[-24:]:24} report over {len(MODELS) * len(DATAS) * len(SEEDS)} runs "
                       f"× {STEPS} steps ({t['rows']} metrics.jsonl rows, {t['claims']} claims, {t['figures']} figures): "
                       f"{t['wall']:.2f} s wall, {t['cpu']:.2f} s CPU here + {t['workers_cpu']:.2f} s in the figure "
@@ -148,8 +152,8 @@ def main() -> None:
         median = statistics.median(seconds)
         print(f"{str(code)[-24:]:24} median {median:.2f} s wall over {len(seconds)} round(s) "
               f"(target < {TARGET_S:g} s) {'OK' if median < TARGET_S else 'SLOW'}")
-    print(f"wall time counts other processes on a busy machine; the figures are drawn in one worker process per "
-          f"core ({len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} here)")
+    print(f"wall time counts other processes on a busy machine; the figures are drawn in {workers} worker "
+          f"process(es), one per core")
     print(report_import())
 
 

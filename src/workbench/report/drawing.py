@@ -74,7 +74,7 @@ class Drawings:
     def add(self, png_name: str, build: Callable[[], Any], tight: bool = True, large: bool = False) -> None:
         """Draw `build()` as figures/<png_name> (and its SVG). `build` may run in a forked worker:
         it reads what the report has loaded and changes nothing the report reads afterwards.
-        `large`: a figure over many runs (learning curves, paper vs ours), slower to draw than a
+        `large`: a figure over many runs (learning curves, paper vs ours, sweeps), slower to draw than a
         configuration's own figure; draw_all hands these out first."""
         self.pending.append(Pending(png_name, build, tight, large))
 

@@ -13,8 +13,10 @@ steadier figure, and the load average is printed beside each row.
 e.g. an older commit exported with `git archive`), interleaved model by model, so that "before"
 and "after" are measured side by side under the same load.
 `--per-step` measures only the training step (forward, backward, optimizer; no start-up,
-evaluation or files) in one process per checkout: a quick figure, split into its parts.
-Usage: python benchmarks/seeds.py [--steps 2000] [--models mlp,cnn,gru] [--sequential] [--per-step] [--code DIR ...]
+evaluation or files) in one process per checkout: a quick figure, split into its parts. With
+`--ops`, it also says where the n-seed step's time goes, under torch.profiler: how much is matrix
+products (the arithmetic) and how much the many small ops around them.
+Usage: python benchmarks/seeds.py [--steps 2000] [--models mlp,cnn,gru] [--sequential] [--per-step [--ops]] [--code DIR ...]
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,16 +84,17 @@ def measure(project: Project, model: str, steps: int, n: int, sequential: bool) 
     return figures
 
 
-def step_costs(code: Path, model: str, steps: int, n: int) -> dict[str, dict[str, float]]:
+def step_costs(code: Path, model: str, steps: int, n: int, ops: bool = False) -> dict[str, Any]:
     """CPU milliseconds a step, by part, for one seed alone and n seeds vectorised, in a fresh
     process importing `code`'s src/ and papers/."""
     env = {**os.environ, "PYTHONPATH": f"{code / 'src'}{os.pathsep}{code}"}
-    done = subprocess.run([sys.executable, __file__, "--inner", model, str(steps), str(n)], env=env, check=True,
+    done = subprocess.run([sys.executable, __file__, "--inner", model, str(steps), str(n), *(["--ops"] if ops else [])],
+                          env=env, check=True,
                           capture_output=True, text=True, cwd=code)
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def inner(model: str, steps: int, n: int) -> None:
+def inner(model: str, steps: int, n: int, ops: bool) -> None:
     """The measurement step_costs runs, in the checkout's own code (same calls before and after)."""
     import time
 
@@ -108,7 +112,7 @@ def inner(model: str, steps: int, n: int) -> None:
     cfg.data = OmegaConf.load(Path("papers/mnist1d/conf/data/standard.yaml"))
     cfg.seed = 0
 
-    def run(seeds: int) -> dict[str, float]:
+    def vectorised(seeds: int) -> tuple[Any, ...]:
         experiments = []
         for seed in range(seeds):
             seed_everything(seed)
@@ -116,7 +120,10 @@ def inner(model: str, steps: int, n: int) -> None:
         params, buffers = stack_module_state([e.model for e in experiments])
         optimizer, _ = stacked_optimizer(experiments[0], params)
         step_fn = SeedStep(experiments[0], TrainerConfig())
-        batches = [e.train_batches() for e in experiments]
+        return step_fn, params, buffers, optimizer, [e.train_batches() for e in experiments]
+
+    def run(seeds: int) -> dict[str, float]:
+        step_fn, params, buffers, optimizer, batches = vectorised(seeds)
         parts = dict.fromkeys(("forward", "backward", "optimizer"), 0.0)
         for _ in range(steps):
             batch, dims = stack_batches([next(b) for b in batches])
@@ -147,25 +154,69 @@ def inner(model: str, steps: int, n: int) -> None:
             out["loss"].item()
         return {"step": 1e3 * (time.process_time() - start) / steps}
 
+    def op_costs(seeds: int, steps: int = 100) -> dict[str, Any]:
+        """Self CPU ms a step by op kind under torch.profiler (which adds a little to each op)."""
+        from torch.profiler import profile
+
+        step_fn, params, buffers, optimizer, batches = vectorised(seeds)
+
+        def step() -> None:
+            batch, dims = stack_batches([next(b) for b in batches])
+            out = step_fn(params, buffers, batch, dims)
+            optimizer.zero_grad(set_to_none=True)
+            out["loss"].sum().backward()
+            optimizer.step()
+            out["loss"].tolist()
+
+        for _ in range(20):
+            step()
+        with profile() as prof:
+            for _ in range(steps):
+                step()
+        events = [e for e in prof.key_averages() if e.key.startswith("aten::") and e.self_cpu_time_total > 0]
+        products = [e for e in events if e.key in MATRIX_PRODUCTS]
+        others = sorted((e for e in events if e.key not in MATRIX_PRODUCTS), key=lambda e: -e.self_cpu_time_total)
+
+        def ms_a_step(kinds: list[Any]) -> float:  # the profiler counts µs over all steps
+            return sum(e.self_cpu_time_total for e in kinds) / 1e3 / steps
+
+        return {"products_ms": ms_a_step(products), "products_calls": sum(e.count for e in products) / steps,
+                "others_ms": ms_a_step(others), "others_calls": sum(e.count for e in others) / steps,
+                "top": [(e.key.removeprefix("aten::"), e.self_cpu_time_total / 1e3 / steps, e.count / steps) for e in others[:5]]}
+
     plain()  # warm-up: first calls allocate and pick kernels
-    print(json.dumps({"plain": plain(), "vec1": run(1), f"vec{n}": run(n)}))
+    costs = {"plain": plain(), "vec1": run(1), f"vec{n}": run(n)}
+    if ops:
+        costs["ops"] = op_costs(n)
+    print(json.dumps(costs))
 
 
-def per_step(codes: list[Path], models: list[str], steps: int, n: int, repeats: int) -> None:
+MATRIX_PRODUCTS = {f"aten::{name}" for name in ("mm", "bmm", "addmm", "baddbmm", "addbmm", "addmv", "mv", "dot")}
+
+
+def per_step(codes: list[Path], models: list[str], steps: int, n: int, repeats: int, ops: bool) -> None:
     print(f"CPU ms a step (forward + backward + optimizer), {steps} steps; one process per checkout, interleaved")
     print(f"{'code':24} {'model':8} {'plain':>7} {'vec1':>7} {f'vec{n}':>7} {f'vec{n}/plain':>10}  {f'vec{n} fwd/bwd/opt':>20}")
     for model in models:
         for code in codes * repeats:  # each checkout `repeats` times, in turn, under about the same load
-            costs = step_costs(code, model, steps, n)
+            costs = step_costs(code, model, steps, n, ops)
             plain, vec1, vec = costs["plain"]["step"], sum(costs["vec1"].values()), costs[f"vec{n}"]
             parts = "/".join(f"{v:.2f}" for v in vec.values())
             print(f"{str(code)[-24:]:24} {model:8} {plain:7.2f} {vec1:7.2f} {sum(vec.values()):7.2f} "
                   f"{sum(vec.values()) / plain:10.2f}  {parts:>20}   ({load()})", flush=True)
+            if ops:
+                print_ops(costs["ops"], n)
+
+
+def print_ops(ops: dict[str, Any], n: int) -> None:
+    top = ", ".join(f"{name} {ms:.2f} ({calls:.0f}x)" for name, ms, calls in ops["top"])
+    print(f"{'':33} vec{n} under the profiler, self ms a step: matrix products {ops['products_ms']:.2f} "
+          f"({ops['products_calls']:.0f} calls), other ops {ops['others_ms']:.2f} ({ops['others_calls']:.0f} calls; {top})")
 
 
 def main() -> None:
     if sys.argv[1:2] == ["--inner"]:
-        return inner(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        return inner(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), "--ops" in sys.argv[5:])
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--seeds", type=int, default=5)
@@ -173,11 +224,12 @@ def main() -> None:
     parser.add_argument("--sequential", action="store_true", help="also run the seeds one after another")
     parser.add_argument("--per-step", action="store_true", help="time only the training step, in-process")
     parser.add_argument("--repeats", type=int, default=2, help="--per-step: rounds over the checkouts")
+    parser.add_argument("--ops", action="store_true", help="--per-step: also split the vectorised step by op kind")
     parser.add_argument("--code", nargs="*", type=Path, default=[], help="other checkouts to compare, side by side")
     args = parser.parse_args()
     n, codes = args.seeds, [ROOT, *args.code]
     if args.per_step:
-        return per_step(codes, args.models.split(","), args.steps, n, args.repeats)
+        return per_step(codes, args.models.split(","), args.steps, n, args.repeats, args.ops)
     print(f"MNIST-1D, {args.steps} steps, {n} seeds, 1 torch thread; {os.cpu_count()} cores, {load()}")
     print(f"wall / cpu: training seconds; vec/1: {n} vectorised seeds / one seed; seq/vec: {n} one after another / vectorised")
     print(f"{'code':24} {'model':8} {'':4} {'1 seed':>8} {f'{n} vec':>8} {'vec/1':>6} {f'{n} seq':>8} {'seq/vec':>7}")

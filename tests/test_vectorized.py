@@ -186,6 +186,9 @@ def test_a_sweep_over_data_trains_in_one_batch_and_each_run_is_its_own(project):
     assert "[1/1]" not in sweep.stderr and "with " in sweep.stderr  # one job, naming what it trains with
     batched = {(summary(d)["choices"]["data"], summary(d)["seed"]): d for d in run_dirs(project, "prototype")}
     assert sorted(batched) == [("shuffled", 0), ("shuffled", 1), ("standard", 0), ("standard", 1)]
+    finished = [line for line in sweep.stderr.splitlines() if " completed in " in line]
+    for data, seed in batched:  # each run's line names its own data option and seed, not the job's first
+        assert sum(f"data={data} " in line and f"seed={seed} completed" in line for line in finished) == 1, sweep.stderr
     before = set(run_dirs(project, "prototype"))
     alone = workbench(project, *RUN, "data=shuffled", "seeds=2", "trainer.vectorize_seeds=true")
     assert alone.returncode == 0, alone.stderr

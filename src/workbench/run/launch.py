@@ -134,8 +134,10 @@ class JobTask:
             outcomes = [RunOutcome("failed", None, {"message": str(exc)})]
         except Exception as exc:
             outcomes = [crash_outcome(exc, self.paper)]
+        named = in_workers or len(outcomes) > 1  # which run a line is about, when the header above does not say
         for outcome in outcomes:
-            report_outcome(outcome, time.perf_counter() - started, label=f"{counter}{label} " if in_workers else "")
+            report_outcome(outcome, time.perf_counter() - started,
+                           label=f"{counter if in_workers else ''}{run_label(outcome, label)} " if named else "")
         self.outcomes.extend(outcomes)
         if any(outcome.status == "interrupted" for outcome in outcomes):
             raise KeyboardInterrupt  # Ctrl-C or SIGTERM stops the whole sweep, not just this run
@@ -327,6 +329,14 @@ def shown_metric_keys(outcomes: list[RunOutcome], most: int = 4) -> list[str]:
 
 def format_metric(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "-"
+
+
+def run_label(outcome: RunOutcome, job_label: str) -> str:
+    """The run's own overrides (the runs of one job differ in seed, and in a batched group such as
+    data=...), or the job's where the run never made a folder."""
+    if outcome.run_dir is None:
+        return job_label
+    return " ".join(redact_arg(a) for a in record.read_overrides(outcome.run_dir)) or job_label
 
 
 def report_outcome(outcome: RunOutcome, seconds: float, label: str = "") -> None:

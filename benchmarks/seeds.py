@@ -15,7 +15,8 @@ and "after" are measured side by side under the same load.
 `--per-step` measures only the training step (forward, backward, optimizer; no start-up,
 evaluation or files) in one process per checkout: a quick figure, split into its parts. With
 `--ops`, it also says where the n-seed step's time goes, under torch.profiler: how much is matrix
-products (the arithmetic) and how much the many small ops around them.
+products (the arithmetic) and how much the many small ops around them (the profiler adds a
+microsecond or two to each op, so small ops read high: compare kinds, not totals with the timings).
 Usage: python benchmarks/seeds.py [--steps 2000] [--models mlp,cnn,gru] [--sequential] [--per-step [--ops]] [--code DIR ...]
 """
 
@@ -191,7 +192,8 @@ def inner(model: str, steps: int, n: int, ops: bool) -> None:
     print(json.dumps(costs))
 
 
-MATRIX_PRODUCTS = {f"aten::{name}" for name in ("mm", "bmm", "addmm", "baddbmm", "addbmm", "addmv", "mv", "dot")}
+MATRIX_PRODUCTS = {f"aten::{name}{inplace}" for name in ("mm", "bmm", "addmm", "baddbmm", "addbmm", "addmv", "mv", "dot")
+                   for inplace in ("", "_")}
 
 
 def per_step(codes: list[Path], models: list[str], steps: int, n: int, repeats: int, ops: bool) -> None:
@@ -210,6 +212,7 @@ def per_step(codes: list[Path], models: list[str], steps: int, n: int, repeats: 
 
 def print_ops(ops: dict[str, Any], n: int) -> None:
     top = ", ".join(f"{name} {ms:.2f} ({calls:.0f}x)" for name, ms, calls in ops["top"])
+    # the profiler adds a microsecond or two to every op it records, so the many small ones read high
     print(f"{'':33} vec{n} under the profiler, self ms a step: matrix products {ops['products_ms']:.2f} "
           f"({ops['products_calls']:.0f} calls), other ops {ops['others_ms']:.2f} ({ops['others_calls']:.0f} calls; {top})")
 

@@ -161,3 +161,6 @@ def test_joblib_launcher_runs_jobs_in_worker_processes_and_counts_failures(proje
     assert proc.stderr.count("optim.lr=-1 must be a positive number") == 2
     runs = run_dirs(project, "prototype")
     assert len(runs) == 2 and all(summary(r)["status"] == "completed" for r in runs)
+    # jobs side by side print status lines, not bars, each naming what it trains (debug=fast: 20 steps)
+    for model in ("logistic", "mlp"):
+        assert f"  debug=fast model={model} optim.lr=0.01: step 10/20 (50%) · " in proc.stderr, proc.stderr

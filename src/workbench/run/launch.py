@@ -29,7 +29,8 @@ from workbench.extras import is_optional, missing_extra_message
 from workbench.project import Paper
 from workbench.run import record
 from workbench.run.config import RunArgs, job_choices, register_sweeper, resolve_user_config, searchpath_override
-from workbench.run.provenance import redact_arg
+from workbench.run.progress import LINES
+from workbench.run.provenance import redact_arg, run_identity
 from workbench.run.record import RunOutcome
 from workbench.run.sweep import SweepPlan, first_value, job_objective, parse, plan_run
 
@@ -119,9 +120,10 @@ class JobTask:
         batch = self.batches.others(overrides) if self.batches else []
         members = [Member(resolve_user_config(cfg), choices, overrides),
                    *(Member(resolve_user_config(job), job_choices(job.hydra), job_overrides(job)) for job in batch)]
-        if in_workers:  # jobs side by side, each drawing a bar on one terminal, would garble it: status lines only
+        if in_workers:  # jobs side by side, each drawing a bar on one terminal, would garble it: status lines
             for member in members:
-                member.config["trainer"] = {**member.config["trainer"], "progress": False}
+                if member.config["trainer"].get("progress", True) is True:
+                    member.config["trainer"] = {**member.config["trainer"], "progress": LINES}
         config = members[0].config
         if len(members) > 1:
             stderr.print(f"  with {', '.join(escape(' '.join(m.overrides)) for m in members[1:])}", highlight=False)
@@ -336,7 +338,7 @@ def run_label(outcome: RunOutcome, job_label: str) -> str:
     data=...), or the job's where the run never made a folder."""
     if outcome.run_dir is None:
         return job_label
-    return " ".join(redact_arg(a) for a in record.read_overrides(outcome.run_dir)) or job_label
+    return run_identity(record.read_overrides(outcome.run_dir)) or job_label
 
 
 def report_outcome(outcome: RunOutcome, seconds: float, label: str = "") -> None:

@@ -64,6 +64,15 @@ def redact_arg(arg: str) -> str:
     return f"{key}={REDACTED}" if sep and is_secret_name(key) else redact_text(arg)
 
 
+HOW_NOT_WHAT = ("trainer.", "stage", "logger", "hydra", "paths.")  # overrides of how a run runs, not of what it trains
+
+
+def run_identity(overrides: list[str]) -> str:
+    """The overrides that say what a run trains (`model=cnn data=shuffled seed=2`), secrets hidden:
+    its name in status and progress lines, where the command's full overrides are already on screen."""
+    return " ".join(redact_arg(o) for o in overrides if not o.lstrip("+~").startswith(HOW_NOT_WHAT))
+
+
 def redact_config(tree: Any) -> Any:
     """A config as written to config.yaml and mirrors: values under secret-looking keys hidden.
     Secrets belong in environment variables, which are never written."""

@@ -208,7 +208,9 @@ def execute(root: Path, paper: Paper, run_dir: Path, config: dict[str, Any], tra
     """Train in run_dir; `opened` is open_logger's answer when the caller already has it."""
     logger, base = opened if opened is not None else open_logger(root, paper, run_dir, config)
     try:
-        result = Trainer(trainer_cfg, logger, record.checkpoint_dir(run_dir)).fit(experiment, resume, optimizers)
+        trainer = Trainer(trainer_cfg, logger, record.checkpoint_dir(run_dir),
+                          label=provenance.run_identity(record.read_overrides(run_dir)))
+        result = trainer.fit(experiment, resume, optimizers)
     except BaseException as exc:
         fail_run(logger, base, exc, run_dir)
         raise

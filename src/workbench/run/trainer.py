@@ -22,13 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
-from rich.text import Text
 
 from workbench.run import distributed
 from workbench.errors import ConfigError
 from workbench.run.experiment import Experiment, count_parameters
+from workbench.run.progress import LINES, ProgressBar, progress_mode
 from workbench.run.checkpoints import CHECKPOINT_NAMES, load_checkpoint, remove_stale_temp_files, save_checkpoint
 from workbench.console import stderr
 from workbench.tracking.logger import RunLogger
@@ -43,7 +41,7 @@ class TrainerConfig:
     device: str = "cpu"
     threads: int | None = None
     deterministic: bool = True
-    progress: bool = True
+    progress: bool | str = True  # true: a bar on a terminal, status lines elsewhere; "lines"; false
     overfit_batch: bool = False
     grad_clip: float | None = None
     devices: int = 1  # >1: data-parallel over that many processes (distributed.py)
@@ -60,7 +58,10 @@ class TrainerConfig:
         if self.grad_clip is not None and (not isinstance(self.grad_clip, (int, float)) or isinstance(self.grad_clip, bool)
                                            or not 0 < self.grad_clip < math.inf):
             raise ConfigError(f"trainer.grad_clip={self.grad_clip} must be positive or null")
-        for name in ("deterministic", "progress", "overfit_batch"):
+        if not isinstance(self.progress, bool) and self.progress != LINES:
+            raise ConfigError(f"trainer.progress={self.progress} must be true, false or {LINES} (status lines, "
+                              f"no bar)")
+        for name in ("deterministic", "overfit_batch"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"trainer.{name}={getattr(self, name)} must be true or false")
         if not isinstance(self.vectorize_over, list) or not all(isinstance(g, str) for g in self.vectorize_over):
@@ -237,47 +238,14 @@ class StopRequest:
         stderr.print("[yellow]stopping after this step and saving a checkpoint (Ctrl-C again to abort)[/]")
 
 
-class StepsPerSecond(ProgressColumn):
-    """Training speed as `12.3 it/s` (rich's estimate over the last 30 s), as Lightning's bar shows it."""
-
-    def render(self, task: Task) -> Text:
-        return Text(f"{task.speed:.3g} it/s" if task.speed else "- it/s", style="progress.data.speed")
-
-
-class ProgressBar:
-    """The `train` bar on stderr, redrawn about 200 times a run; nothing when trainer.progress=false
-    or the run's logger is quiet."""
-
-    def __init__(self, cfg: TrainerConfig, shown: bool, start_step: int = 0) -> None:
-        self.cfg, self.start_step, self.every = cfg, start_step, max(1, cfg.max_steps // 200)
-        self.bar = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"), StepsPerSecond(),
-            TimeElapsedColumn(), TimeRemainingColumn(), console=stderr, transient=False,
-        ) if shown else None
-
-    def __enter__(self) -> ProgressBar:
-        if self.bar is not None:
-            self.bar.start()
-            self.task = self.bar.add_task("train", total=self.cfg.max_steps, completed=self.start_step, info="")
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
-    def update(self, step: int, state: TrainState) -> None:
-        if self.bar is not None and self.cfg.due(self.every, step):
-            self.bar.update(self.task, completed=step, info=progress_info(state))
-
-
 class Trainer:
     """The plain loop (`fit`) and the per-step pieces every loop records a run with."""
 
-    def __init__(self, cfg: TrainerConfig, logger: RunLogger, checkpoint_dir: Path) -> None:
+    def __init__(self, cfg: TrainerConfig, logger: RunLogger, checkpoint_dir: Path, label: str = "") -> None:
         self.cfg = cfg
         self.logger = logger
         self.checkpoint_dir = checkpoint_dir
+        self.label = label  # names the run in progress status lines (its overrides)
         self.dist = distributed.context()
 
     def fit(self, experiment: Experiment, resume: bool = False, optimizers: tuple[Any, Any] | None = None) -> FitResult:
@@ -445,20 +413,16 @@ class Trainer:
         self.logger.rewind(state.step)
         return state
 
-    def progress(self, start_step: int = 0) -> ProgressBar:
-        """The progress bar, a context manager: `with trainer.progress() as bar: ... bar.update(step, state)`."""
-        return ProgressBar(self.cfg, self.cfg.progress and bool(self.logger.console), start_step)
+    def progress(self, start_step: int = 0, label: str | None = None) -> ProgressBar:
+        """The run's progress (progress.py), a context manager: `with trainer.progress() as bar: ...
+        bar.update(step, state)`; `label` replaces the trainer's own in status lines."""
+        mode = progress_mode(self.cfg.progress) if self.logger.console else None
+        return ProgressBar(self.cfg.max_steps, mode, start_step, self.label if label is None else label)
 
 
 def needs_closure(optimizer: torch.optim.Optimizer) -> bool:
     """Optimizers that must re-evaluate the loss themselves; the trainer hands them a closure."""
     return isinstance(optimizer, torch.optim.LBFGS) or getattr(optimizer, "needs_closure", False)
-
-
-def progress_info(state: TrainState) -> str:
-    parts = [f"loss {state.last_train['loss']:.3g}"] if "loss" in state.last_train else []
-    parts += [f"{k} {v:.3g}" for k, v in list(state.last_eval.items())[:2]]
-    return " · ".join(parts)
 
 
 def split_metrics(metrics: dict[str, float]) -> dict[str, dict[str, float]]:

@@ -241,7 +241,7 @@ def run_vectorized(root: Path, paper: Any, runs: list[SeedRun], cfg: TrainerConf
         record.write_provenance(run.run_dir, prov)
         run.logger, run.base = open_logger(root, paper, run.run_dir, run.config)
         run.base["vectorized_with_seeds"] = seeds
-        run.trainer = Trainer(cfg, run.logger, record.checkpoint_dir(run.run_dir))
+        run.trainer = Trainer(cfg, run.logger, record.checkpoint_dir(run.run_dir), label=provenance.run_identity(run.overrides))
     try:
         results = VectorizedFit(cfg, runs).fit()
     except BaseException as exc:
@@ -275,7 +275,8 @@ class VectorizedFit:
         iterators = [self._batches(r) for r in runs]
         start = time.perf_counter()
         step = 0
-        with StopRequest() as stop, runs[0].trainer.progress() as progress:
+        others = f" and {len(runs) - 1} more run(s)" if len(runs) > 1 else ""
+        with StopRequest() as stop, runs[0].trainer.progress(label=runs[0].trainer.label + others) as progress:
             try:
                 while step < cfg.max_steps and any(r.active for r in runs):
                     batch, dims = stack_batches([next(it) for it in iterators])

@@ -280,10 +280,11 @@ class Trainer:
         start_step, start = state.step, time.perf_counter()
         elapsed_before = state.elapsed_s
         status, message = "completed", None
+        closure_step = needs_closure(optimizer)  # asked once: the optimizer is the run's for every step
         try:
             while state.step < cfg.max_steps:
                 batch = move_to(self.dist.shard(next(batches)), device)
-                if needs_closure(optimizer):
+                if closure_step:
                     out = self._closure_step(experiment, model, optimizer, batch)
                     loss_value = as_float(out["loss"])
                 else:
@@ -296,7 +297,7 @@ class Trainer:
                 if message is not None:
                     status = "diverged"
                     break
-                if not needs_closure(optimizer):
+                if not closure_step:
                     if cfg.grad_clip is not None:
                         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                     optimizer.step()

@@ -51,8 +51,9 @@ def test_progress_takes_true_false_or_lines():
 
 def test_a_runs_name_in_status_lines_is_what_it_trains_not_how_it_runs():
     overrides = ["stage=reproduction", "model=cnn", "data=shuffled", "trainer.vectorize_seeds=True", "logger=none",
-                 "hydra/launcher=joblib", "+optim.api_key=abc123", "seed=2"]
-    assert run_identity(overrides) == "model=cnn data=shuffled +optim.api_key=<redacted> seed=2"
+                 "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "+optim.api_key=abc123", "stages=3",
+                 "logger.wandb.mode=offline", "seed=2"]
+    assert run_identity(overrides) == "model=cnn data=shuffled +optim.api_key=<redacted> stages=3 seed=2"
 
 
 def test_the_setting_chooses_the_display():

@@ -64,13 +64,18 @@ def redact_arg(arg: str) -> str:
     return f"{key}={REDACTED}" if sep and is_secret_name(key) else redact_text(arg)
 
 
-HOW_NOT_WHAT = ("trainer.", "stage", "logger", "hydra", "paths.")  # overrides of how a run runs, not of what it trains
+HOW_NOT_WHAT = ("trainer", "stage", "logger", "paths", "hydra")  # config keys of how a run runs, not of what it trains
 
 
 def run_identity(overrides: list[str]) -> str:
     """The overrides that say what a run trains (`model=cnn data=shuffled seed=2`), secrets hidden:
     its name in status and progress lines, where the command's full overrides are already on screen."""
-    return " ".join(redact_arg(o) for o in overrides if not o.lstrip("+~").startswith(HOW_NOT_WHAT))
+    return " ".join(redact_arg(o) for o in overrides if not says_how(o.split("=", 1)[0].lstrip("+~")))
+
+
+def says_how(key: str) -> bool:
+    """`trainer.max_steps`, `logger=none`, `hydra/launcher`, `stage`: a key under HOW_NOT_WHAT."""
+    return any(key == root or key.startswith((f"{root}.", f"{root}/")) for root in HOW_NOT_WHAT)
 
 
 def redact_config(tree: Any) -> Any:

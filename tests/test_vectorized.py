@@ -159,7 +159,7 @@ RUN = ["run", "mnist1d", "model=mlp", "trainer.max_steps=60", "trainer.eval_ever
 def test_cli_vectorised_seeds_write_ordinary_run_folders_equal_to_separate_runs(project):
     vec = workbench(project, *RUN, "seeds=2", "trainer.vectorize_seeds=true")
     assert vec.returncode == 0, vec.stderr
-    assert "one after another" not in vec.stderr
+    assert "one after another" not in vec.stderr and "tip:" not in vec.stderr
     vectorised = {summary(d)["seed"]: d for d in run_dirs(project, "prototype")}
     assert sorted(vectorised) == [0, 1]
     for seed in (0, 1):
@@ -175,6 +175,14 @@ def test_cli_vectorised_seeds_write_ordinary_run_folders_equal_to_separate_runs(
         assert files == {p.relative_to(reference) for p in reference.rglob("*")}
         assert (vectorised[seed] / "overrides.yaml").read_text() == (reference / "overrides.yaml").read_text().replace(
             "- trainer.threads=1\n- seed=", "- trainer.threads=1\n- trainer.vectorize_seeds=true\n- seed=")
+
+
+@pytest.mark.integration
+def test_seeds_one_after_another_suggest_vectorising_them(project):
+    proc = workbench(project, *RUN, "trainer.max_steps=4", "seeds=2")
+    assert proc.returncode == 0, proc.stderr
+    assert "tip: trainer.vectorize_seeds=true trains these 2 seeds together" in proc.stderr
+    assert sorted(summary(d)["seed"] for d in run_dirs(project, "prototype")) == [0, 1]
 
 
 @pytest.mark.integration

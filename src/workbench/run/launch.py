@@ -202,6 +202,9 @@ def start_seed_runs(root: Path, paper: Paper, members: list[Member], command: li
         if reason is None:
             return vectorized.run_vectorized(root, paper, runs, trainer_cfg, command)
         stderr.print(f"[yellow]trainer.vectorize_seeds:[/] {reason}; running the {len(jobs)} runs one after another")
+    elif trainer_cfg.devices == 1:
+        stderr.print(f"[dim]tip: trainer.vectorize_seeds=true trains these {len(jobs)} seeds together in one process "
+                     f"(usually faster for small models)[/]", highlight=False)
     return [start_run(root, paper, job.config, job.choices, job.overrides, command) for job in jobs]
 
 

@@ -337,8 +337,8 @@ def format_metric(value: Any) -> str:
 
 
 def run_label(outcome: RunOutcome, job_label: str) -> str:
-    """The run's own overrides (the runs of one job differ in seed, and in a batched group such as
-    data=...), or the job's where the run never made a folder."""
+    """What the run trains, from its own overrides (provenance.run_identity: the runs of one job differ
+    in seed, and in a batched group such as data=...), or the job's label where it made no folder."""
     if outcome.run_dir is None:
         return job_label
     return run_identity(record.read_overrides(outcome.run_dir)) or job_label
@@ -346,7 +346,7 @@ def run_label(outcome: RunOutcome, job_label: str) -> str:
 
 def report_outcome(outcome: RunOutcome, seconds: float, label: str = "") -> None:
     """One line per run on stderr: its status, time, eval metrics and folder (or the error); `label`
-    names the job where runs finish out of order (launchers that run jobs side by side)."""
+    names the run where the job's header does not (several runs in a job, or jobs side by side)."""
     summary = outcome.summary
     if outcome.run_dir is None:  # it never started: the message is the whole story
         stderr.print(f"[red]error:[/] {escape(str(summary.get('message')))}", highlight=False)

@@ -245,7 +245,7 @@ class Trainer:
         self.cfg = cfg
         self.logger = logger
         self.checkpoint_dir = checkpoint_dir
-        self.label = label  # names the run in progress status lines (its overrides)
+        self.label = label  # names the run in progress status lines (provenance.run_identity)
         self.dist = distributed.context()
 
     def fit(self, experiment: Experiment, resume: bool = False, optimizers: tuple[Any, Any] | None = None) -> FitResult:
